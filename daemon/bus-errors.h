@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The named errors of the bus API. Bad input gets one of these with a message that says what to
+ * fix; only failures of the system itself surface as errno-based errors. */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#define MVM_ERROR_NO_SUCH_VM             "org.microvm.Error.NoSuchVM"
+#define MVM_ERROR_VM_EXISTS              "org.microvm.Error.VMExists"
+#define MVM_ERROR_INVALID_CONFIG         "org.microvm.Error.InvalidConfig"
+#define MVM_ERROR_INVALID_NAME           "org.microvm.Error.InvalidName"
+#define MVM_ERROR_INVALID_STATE          "org.microvm.Error.InvalidState"
+#define MVM_ERROR_HYPERVISOR_UNAVAILABLE "org.microvm.Error.HypervisorUnavailable"
+
+/* Maps the errnos that reach a client to our names (sd_bus_error_add_map()). */
+extern const sd_bus_error_map mvm_bus_error_map[];

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The schema table and what reads and checks a single value against it. */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "config-schema.h"
+#include "macro.h"
+
+#define VCPUS_MAX 256u
+#define MEMORY_MIB_MIN 16u
+
+static const ConfigSectionInfo sections[_CONFIG_SECTION_MAX] = {
+        [CONFIG_SECTION_VM] = {
+                .name = "VM",
+                .doc = "the machine: hypervisor, processors, memory, start-up",
+        },
+        [CONFIG_SECTION_BOOT] = {
+                .name = "Boot",
+                .doc = "direct kernel boot",
+        },
+        [CONFIG_SECTION_DRIVE] = {
+                .name = "Drive",
+                .bus_name = "Drives",
+                .doc = "a block device; repeat the section for more drives",
+        },
+};
+
+_printf_(2, 3)
+static int problem(char **ret_problem, const char *format, ...) {
+        va_list ap;
+
+        if (ret_problem) {
+                va_start(ap, format);
+                *ret_problem = g_strdup_vprintf(format, ap);
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+static int check_one_of(GVariant *value, const char *const *choices, char **ret_problem) {
+        const char *s = g_variant_get_string(value, NULL);
+        g_autofree char *list = NULL;
+
+        for (size_t i = 0; choices[i]; i++)
+                if (streq(s, choices[i]))
+                        return 0;
+
+        list = g_strjoinv("', '", (char **) choices);
+        return problem(ret_problem, "must be one of '%s', not '%s'", list, s);
+}
+
+static int check_hypervisor(GVariant *value, char **ret_problem) {
+        static const char *const choices[] = { "qemu", "firecracker", "cloud-hypervisor", NULL };
+        return check_one_of(value, choices, ret_problem);
+}
+
+static int check_accelerator(GVariant *value, char **ret_problem) {
+        static const char *const choices[] = { "auto", "kvm", "tcg", NULL };
+        return check_one_of(value, choices, ret_problem);
+}
+
+static int check_vcpus(GVariant *value, char **ret_problem) {
+        uint32_t n = g_variant_get_uint32(value);
+
+        if (n < 1 || n > VCPUS_MAX)
+                return problem(ret_problem, "must be between 1 and %u, not %" PRIu32, VCPUS_MAX, n);
+        return 0;
+}
+
+uint64_t config_host_memory_mib(void) {
+        long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+
+        if (pages <= 0 || page_size <= 0)
+                return UINT64_MAX;
+        return (uint64_t) pages * (uint64_t) page_size / (1024 * 1024);
+}
+
+static int check_memory(GVariant *value, char **ret_problem) {
+        uint64_t mib = g_variant_get_uint64(value), host = config_host_memory_mib();
+
+        if (mib < MEMORY_MIB_MIN || mib > host)
+                return problem(ret_problem, "must be between %u and %" PRIu64 " (the host's memory), not %" PRIu64,
+                               MEMORY_MIB_MIN, host, mib);
+        return 0;
+}
+
+static int check_absolute_path(GVariant *value, char **ret_problem) {
+        const char *s = g_variant_get_string(value, NULL);
+
+        if (s[0] != '/')
+                return problem(ret_problem, "must be an absolute path, not '%s'", s);
+        return 0;
+}
+
+static int check_absolute_path_or_empty(GVariant *value, char **ret_problem) {
+        if (g_variant_get_string(value, NULL)[0] == '\0')
+                return 0;
+        return check_absolute_path(value, ret_problem);
+}
+
+static const ConfigKey keys[_CONFIG_KEY_MAX] = {
+        [CONFIG_HYPERVISOR] = {
+                CONFIG_SECTION_VM, "Hypervisor", "s", "qemu", check_hypervisor,
+                "the hypervisor that runs the VM: qemu, firecracker or cloud-hypervisor",
+        },
+        [CONFIG_ACCELERATOR] = {
+                CONFIG_SECTION_VM, "Accelerator", "s", "auto", check_accelerator,
+                "kvm, tcg (software emulation), or auto: kvm where /dev/kvm works, else tcg",
+        },
+        [CONFIG_VCPUS] = {
+                CONFIG_SECTION_VM, "VCPUs", "u", "1", check_vcpus,
+                "the number of virtual CPUs",
+        },
+        [CONFIG_MEMORY_MIB] = {
+                CONFIG_SECTION_VM, "MemoryMiB", "t", "256", check_memory,
+                "the guest's memory in MiB",
+        },
+        [CONFIG_AUTOSTART] = {
+                CONFIG_SECTION_VM, "Autostart", "b", "no", NULL,
+                "whether the VM starts when the host boots",
+        },
+        [CONFIG_KERNEL] = {
+                CONFIG_SECTION_BOOT, "Kernel", "s", NULL, check_absolute_path,
+                "the absolute path of the guest kernel image",
+        },
+        [CONFIG_INITRD] = {
+                CONFIG_SECTION_BOOT, "Initrd", "s", "", check_absolute_path_or_empty,
+                "the absolute path of an initramfs, or empty for none",
+        },
+        [CONFIG_KERNEL_COMMAND_LINE] = {
+                CONFIG_SECTION_BOOT, "KernelCommandLine", "s", "", NULL,
+                "extra arguments for the guest kernel command line",
+        },
+        [CONFIG_DRIVE_PATH] = {
+                CONFIG_SECTION_DRIVE, "Path", "s", NULL, check_absolute_path,
+                "the absolute path of the image file or block device",
+        },
+        [CONFIG_DRIVE_READ_ONLY] = {
+                CONFIG_SECTION_DRIVE, "ReadOnly", "b", "no", NULL,
+                "whether the guest may only read the drive",
+        },
+        [CONFIG_DRIVE_ROOT] = {
+                CONFIG_SECTION_DRIVE, "Root", "b", "no", NULL,
+                "whether the guest's root file system is on this drive (at most one drive)",
+        },
+};
+
+const ConfigSectionInfo *config_section_get(ConfigSection section) {
+        assert(section >= 0 && section < _CONFIG_SECTION_MAX);
+        return &sections[section];
+}
+
+ConfigSection config_section_from_name(const char *name) {
+        for (ConfigSection s = 0; s < _CONFIG_SECTION_MAX; s++)
+                if (streq(sections[s].name, name))
+                        return s;
+        return _CONFIG_SECTION_INVALID;
+}
+
+ConfigSection config_section_from_bus_name(const char *bus_name) {
+        for (ConfigSection s = 0; s < _CONFIG_SECTION_MAX; s++)
+                if (streq_ptr(sections[s].bus_name, bus_name))
+                        return s;
+        return _CONFIG_SECTION_INVALID;
+}
+
+bool config_section_is_repeatable(ConfigSection section) {
+        return config_section_get(section)->bus_name != NULL;
+}
+
+const ConfigKey *config_key_get(ConfigKeyId id) {
+        assert(id >= 0 && id < _CONFIG_KEY_MAX);
+        return &keys[id];
+}
+
+ConfigKeyId config_key_from_name(ConfigSection section, const char *name) {
+        for (ConfigKeyId id = 0; id < _CONFIG_KEY_MAX; id++)
+                if (keys[id].section == section && streq(keys[id].name, name))
+                        return id;
+        return _CONFIG_KEY_INVALID;
+}
+
+ConfigKeyId config_key_from_bus_name(const char *name) {
+        for (ConfigKeyId id = 0; id < _CONFIG_KEY_MAX; id++)
+                if (!config_section_is_repeatable(keys[id].section) && streq(keys[id].name, name))
+                        return id;
+        return _CONFIG_KEY_INVALID;
+}
+
+bool config_key_is_required(ConfigKeyId id) {
+        return config_key_get(id)->default_text == NULL;
+}
+
+static int parse_bool(const char *text, bool *ret) {
+        static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (g_ascii_strcasecmp(text, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+                if (g_ascii_strcasecmp(text, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+static int parse_unsigned(const char *text, uint64_t max, uint64_t *ret) {
+        guint64 v;
+
+        /* Decimal only: no sign, no base prefix, no suffix, no white space. */
+        if (!g_ascii_isdigit(text[0]))
+                return -EINVAL;
+        if (!g_ascii_string_to_unsigned(text, 10, 0, max, &v, NULL))
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int config_value_from_text(ConfigKeyId id, const char *text, GVariant **ret, char **ret_problem) {
+        const ConfigKey *key = config_key_get(id);
+        g_autoptr(GVariant) v = NULL;
+        uint64_t n;
+        bool b;
+        int r;
+
+        assert(text);
+        assert(ret);
+
+        switch (key->type[0]) {
+        case 's':
+                if (!g_utf8_validate(text, -1, NULL))
+                        return problem(ret_problem, "must be valid UTF-8");
+                v = g_variant_ref_sink(g_variant_new_string(text));
+                break;
+        case 'b':
+                if (parse_bool(text, &b) < 0)
+                        return problem(ret_problem, "must be a boolean (yes or no), not '%s'", text);
+                v = g_variant_ref_sink(g_variant_new_boolean(b));
+                break;
+        case 'u':
+        case 't':
+                if (parse_unsigned(text, key->type[0] == 'u' ? UINT32_MAX : UINT64_MAX, &n) < 0)
+                        return problem(ret_problem, "must be an unsigned decimal number%s, not '%s'",
+                                       key->type[0] == 'u' ? " below 2^32" : "", text);
+                v = g_variant_ref_sink(key->type[0] == 'u' ? g_variant_new_uint32((uint32_t) n)
+                                                           : g_variant_new_uint64(n));
+                break;
+        default:
+                assert(!"unknown schema type");
+        }
+
+        r = config_value_check(id, v, ret_problem);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+char *config_value_to_text(ConfigKeyId id, GVariant *value) {
+        const ConfigKey *key = config_key_get(id);
+
+        switch (key->type[0]) {
+        case 's':
+                return g_variant_dup_string(value, NULL);
+        case 'b':
+                return g_strdup(g_variant_get_boolean(value) ? "yes" : "no");
+        case 'u':
+                return g_strdup_printf("%" PRIu32, g_variant_get_uint32(value));
+        case 't':
+                return g_strdup_printf("%" PRIu64, g_variant_get_uint64(value));
+        default:
+                assert(!"unknown schema type");
+                return NULL;
+        }
+}
+
+static int check_string(GVariant *value, char **ret_problem) {
+        const char *s = g_variant_get_string(value, NULL);
+        size_t n = strlen(s);
+
+        /* A key file holds one value per line, with surrounding white space dropped: refuse what
+         * could not be written back the same. */
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
+                        return problem(ret_problem, "must not contain control characters such as newlines");
+        if (n > 0 && (g_ascii_isspace(s[0]) || g_ascii_isspace(s[n - 1])))
+                return problem(ret_problem, "must not begin or end with white space");
+        return 0;
+}
+
+int config_value_check(ConfigKeyId id, GVariant *value, char **ret_problem) {
+        const ConfigKey *key = config_key_get(id);
+        int r;
+
+        assert(value);
+
+        if (!g_variant_is_of_type(value, G_VARIANT_TYPE(key->type)))
+                return problem(ret_problem, "must be of D-Bus type '%s', not '%s'",
+                               key->type, g_variant_get_type_string(value));
+
+        if (key->type[0] == 's') {
+                r = check_string(value, ret_problem);
+                if (r < 0)
+                        return r;
+        }
+
+        return key->check ? key->check(value, ret_problem) : 0;
+}
+
+GVariant *config_key_default(ConfigKeyId id) {
+        const ConfigKey *key = config_key_get(id);
+        GVariant *v = NULL;
+
+        if (!key->default_text)
+                return NULL;
+
+        /* Defaults are part of the table, so a default that does not parse is a bug. */
+        if (config_value_from_text(id, key->default_text, &v, NULL) < 0)
+                assert(!"schema default does not pass its own check");
+        return v;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* File helpers shared by the daemon and the tools. */
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "macro.h"
+
+int read_file(const char *path, char **ret_contents, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t n = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (st.st_size > MVM_FILE_SIZE_MAX)
+                return -EFBIG;
+
+        buf = malloc((size_t) st.st_size + 1);
+        if (!buf)
+                return -ENOMEM;
+
+        /* The size may change under us; read what is there, up to what we allocated. */
+        while (n < (size_t) st.st_size) {
+                ssize_t k = read(fd, buf + n, (size_t) st.st_size - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        buf[n] = '\0';
+
+        if (ret_size)
+                *ret_size = n;
+        *ret_contents = TAKE_PTR(buf);
+        return 0;
+}
+
+static int write_all(int fd, const char *p, size_t size) {
+        while (size > 0) {
+                ssize_t k = write(fd, p, size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += k;
+                size -= (size_t) k;
+        }
+        return 0;
+}
+
+static int fsync_directory_of(const char *path) {
+        _cleanup_free_ char *copy = strdup(path);
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!copy)
+                return -ENOMEM;
+        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (fsync(fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int write_file_atomic(const char *path, const char *contents, size_t size, mode_t mode) {
+        _cleanup_free_ char *dir = strdup(path), *base = strdup(path), *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (!dir || !base)
+                return -ENOMEM;
+        /* Hidden and ending in ".tmp…", so that loaders skip a leftover after a crash. */
+        if (asprintf(&tmp, "%s/.%s.tmpXXXXXX", dirname(dir), basename(base)) < 0)
+                return -ENOMEM;
+
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+
+        r = write_all(fd, contents, size);
+        if (r >= 0 && fchmod(fd, mode) < 0)
+                r = negative_errno();
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                (void) unlink(tmp);
+                return r;
+        }
+
+        return fsync_directory_of(path);
+}
+
+int unlink_durable(const char *path) {
+        if (unlink(path) < 0)
+                return negative_errno();
+        return fsync_directory_of(path);
+}
+
+int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+
+        for (char *s = p + 1; ; s++) {
+                bool last = *s == '\0';
+
+                if (*s != '/' && !last)
+                        continue;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return negative_errno();
+                if (last)
+                        return 0;
+                *s = '/';
+        }
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Whole-file reads and durable, atomic whole-file writes. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define MVM_FILE_SIZE_MAX (1024 * 1024)
+
+/* Reads a regular file of at most MVM_FILE_SIZE_MAX bytes, NUL-terminated (free()).
+ * -errno on failure, -EFBIG when too large. */
+int read_file(const char *path, char **ret_contents, size_t *ret_size);
+
+/* Replaces path with contents so that a crash leaves the old file or the new one, never a
+ * mix: a temporary file in the same directory, fsync, rename, fsync of the directory.
+ * On failure nothing is left behind. Returns 0 or -errno. */
+int write_file_atomic(const char *path, const char *contents, size_t size, mode_t mode);
+
+/* Removes path and makes the removal durable (fsync of the directory). */
+int unlink_durable(const char *path);
+
+/* Creates a directory and its missing parents. */
+int mkdir_parents(const char *path, mode_t mode);

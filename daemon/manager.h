@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The daemon's root object: event loop, bus connection, the VM registry and pending
+ * authorizations. Everything else hangs off it. */
+#pragma once
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "polkit.h"
+#include "vm.h"
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        VM **vms;               /* owned, sorted by name for bsearch() */
+        size_t n_vms;
+        PolkitRegistry polkit_registry;
+        sd_bus_vtable *vm_vtable;  /* owned; built from the schema, see vm-dbus.c */
+        const char *config_dir;            /* borrowed constants */
+        const char *runtime_config_dir;
+};
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_CLEANUP(Manager *, manager_free);
+
+/* Bus objects, key files, then the bus name; afterwards the loop can run. */
+int manager_startup(Manager *m);
+int manager_run(Manager *m);
+
+VM *manager_get_vm(Manager *m, const char *name);
+/* Takes the VM into the registry (vm->manager is set). -EEXIST if the name is taken. */
+int manager_add_vm(Manager *m, VM *vm);
+void manager_remove_vm(Manager *m, VM *vm);
+
+/* Reads every key file in the configuration directories; a broken one is logged and skipped. */
+int manager_load_vms(Manager *m);
+
+/* The key file a new persistent VM called name gets (free()). */
+int manager_config_path(Manager *m, const char *name, bool transient, char **ret);

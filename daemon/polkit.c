@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Asynchronous polkit checks, the way systemd's daemons do them: root passes at once; anyone else
+ * is checked with CheckAuthorization without blocking the loop, and the method call is put back
+ * into the bus's read queue when the answer arrives, so the handler runs again from the top and
+ * finds the verdict here. */
+
+#include <search.h>
+
+#include "log.h"
+#include "macro.h"
+#include "polkit.h"
+
+#define POLKIT_CHECK_ALLOW_INTERACTION 1u
+
+typedef struct PolkitQuery {
+        PolkitRegistry *registry;   /* borrowed */
+        sd_bus_message *request;    /* the method call waiting for the verdict */
+        sd_bus_slot *slot;          /* the pending CheckAuthorization */
+        bool answered;
+        int verdict;                /* once answered: 1, or -errno with error set */
+        sd_bus_error error;
+} PolkitQuery;
+
+static int query_compare(const void *a, const void *b) {
+        const PolkitQuery *x = a, *y = b;
+        return (x->request > y->request) - (x->request < y->request);
+}
+
+static PolkitQuery *polkit_query_free(PolkitQuery *q) {
+        if (!q)
+                return NULL;
+        if (q->registry)
+                (void) tdelete(q, &q->registry->queries, query_compare);
+        sd_bus_slot_unref(q->slot);
+        sd_bus_message_unref(q->request);
+        sd_bus_error_free(&q->error);
+        free(q);
+        return NULL;
+}
+DEFINE_CLEANUP(PolkitQuery *, polkit_query_free);
+
+static PolkitQuery *polkit_registry_find(PolkitRegistry *registry, sd_bus_message *msg) {
+        PolkitQuery key = { .request = msg }, **found;
+
+        found = tfind(&key, &registry->queries, query_compare);
+        return found ? *found : NULL;
+}
+
+static int polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PolkitQuery *q = userdata;
+        const sd_bus_error *e;
+        int authorized, challenge, r;
+
+        q->slot = sd_bus_slot_unref(q->slot);
+        q->answered = true;
+
+        e = sd_bus_message_get_error(reply);
+        if (e) {
+                log_warning("polkit check failed: %s: %s", e->name, e->message);
+                q->verdict = sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
+                                               "Access denied: the authorization check failed (%s).", e->message);
+        } else {
+                r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
+                if (r < 0)
+                        q->verdict = sd_bus_error_set_errnof(&q->error, r, "Bad reply from polkit: %m");
+                else if (authorized)
+                        q->verdict = 1;
+                else if (challenge)
+                        q->verdict = sd_bus_error_set(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                                      "Interactive authentication required: call again allowing "
+                                                      "interactive authorization, or ask an administrator.");
+                else
+                        q->verdict = sd_bus_error_set(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
+                                                      "Access denied by polkit: you are not allowed to do this.");
+        }
+
+        /* Run the method call again; the handler will find the verdict. */
+        r = sd_bus_message_rewind(q->request, true);
+        if (r >= 0)
+                r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->request), q->request);
+        if (r < 0) {
+                log_error_errno(r, "Failed to requeue a method call after the polkit check: %m");
+                polkit_query_free(q);
+        }
+        return 0;
+}
+
+static int polkit_ask(sd_bus_message *msg, const char *action, const char **details, PolkitQuery *q) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        uint32_t flags = 0;
+        int r;
+
+        if (sd_bus_message_get_allow_interactive_authorization(msg) > 0)
+                flags |= POLKIT_CHECK_ALLOW_INTERACTION;
+
+        r = sd_bus_message_new_method_call(sd_bus_message_get_bus(msg), &call, "org.freedesktop.PolicyKit1",
+                                           "/org/freedesktop/PolicyKit1/Authority",
+                                           "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_append(call, "(sa{sv})s", "system-bus-name", 1, "name", "s",
+                                  sd_bus_message_get_sender(msg), action);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(call, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        for (const char **d = details; d && d[0] && d[1]; d += 2) {
+                r = sd_bus_message_append(call, "{ss}", d[0], d[1]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(call);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_append(call, "us", flags, /* cancellation_id= */ "");
+        if (r < 0)
+                return r;
+
+        /* The user may take a while to type a password. */
+        return sd_bus_call_async(sd_bus_message_get_bus(msg), &q->slot, call, polkit_reply, q,
+                                 /* usec= */ UINT64_MAX);
+}
+
+int polkit_check(sd_bus_message *msg, const char *action, const char **details, PolkitRegistry *registry,
+                 sd_bus_error *error) {
+        _cleanup_(polkit_query_freep) PolkitQuery *q = NULL;
+        int r;
+
+        assert(msg);
+        assert(action);
+        assert(registry);
+
+        q = polkit_registry_find(registry, msg);
+        if (q) {
+                int verdict;
+
+                if (!q->answered) {
+                        TAKE_PTR(q);
+                        return 0;
+                }
+                verdict = q->verdict;
+                if (verdict < 0)
+                        sd_bus_error_move(error, &q->error);
+                return verdict;
+        }
+
+        r = sd_bus_query_sender_privilege(msg, /* capability= */ -1);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return 1;
+
+        q = calloc(1, sizeof(PolkitQuery));
+        if (!q)
+                return -ENOMEM;
+        q->request = sd_bus_message_ref(msg);
+
+        r = polkit_ask(msg, action, details, q);
+        if (r < 0)
+                return log_error_errno(r, "Failed to ask polkit about %s: %m", action);
+
+        if (!tsearch(q, &registry->queries, query_compare))
+                return -ENOMEM;
+        q->registry = registry;
+        TAKE_PTR(q);
+        return 0;
+}
+
+static void query_free_node(void *node) {
+        PolkitQuery *q = node;
+
+        q->registry = NULL; /* tdestroy() is removing it already */
+        polkit_query_free(q);
+}
+
+void polkit_registry_done(PolkitRegistry *registry) {
+        tdestroy(registry->queries, query_free_node);
+        registry->queries = NULL;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The one asynchronous authorization step every mutating method goes through. */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+/* Pending and answered checks, keyed by the method call they belong to (a tsearch() root). */
+typedef struct PolkitRegistry {
+        void *queries;
+} PolkitRegistry;
+
+/* Decides whether the sender of msg may do action. details are key/value pairs ending in
+ * NULL, passed to polkit so that rules can look at them (the VM's name).
+ * Returns 1: allowed (root always is). Returns 0: polkit was asked; the method returns 1 now and
+ * is called again with the same message once polkit answers. Returns < 0 with error set:
+ * denied (-EACCES, or interactive authorization required) or the check itself failed. */
+int polkit_check(sd_bus_message *msg, const char *action, const char **details, PolkitRegistry *registry,
+                 sd_bus_error *error);
+
+void polkit_registry_done(PolkitRegistry *registry);

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The org.microvm.VM interface. No object is registered per VM: one fallback vtable serves every
+ * path under /org/microvm/Manager/vm and finds the VM by decoding the path. */
+
+#include "bus-errors.h"
+#include "bus-names.h"
+#include "bus-variant.h"
+#include "fileio.h"
+#include "log.h"
+#include "vm-dbus.h"
+
+#define MVM_ACTION_MANAGE "org.microvm.manage"
+
+static int property_get_name(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        return sd_bus_message_append(reply, "s", vm->name);
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        return sd_bus_message_append(reply, "s", vm_state_to_string(vm->state));
+}
+
+static int property_get_unit(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        return sd_bus_message_append(reply, "s", vm->unit);
+}
+
+static int property_get_config_file(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        return sd_bus_message_append(reply, "s", vm->config_path);
+}
+
+static int property_get_transient(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        return sd_bus_message_append(reply, "b", vm->transient);
+}
+
+/* Every schema key is a property of the same name, read through the schema. */
+static int property_get_config(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        g_autoptr(GVariant) v = config_get_property(vm->config, property);
+
+        assert(v);
+        return bus_message_append_gvariant(reply, v);
+}
+
+int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
+        Manager *m = vm->manager;
+        _cleanup_(config_freep) Config *config = NULL;
+        g_autoptr(GVariant) dict = NULL;
+        g_autofree char *problem = NULL;
+        const char *details[] = { "vm", vm->name, NULL };
+        int r;
+
+        r = bus_message_read_gvariant(msg, &dict);
+        if (r < 0)
+                return r;
+
+        r = config_update_from_variant(vm->config, dict, &config, &problem);
+        if (r < 0)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_CONFIG, "Invalid configuration for VM '%s': %s",
+                                         vm->name, problem);
+
+        r = polkit_check(msg, MVM_ACTION_MANAGE, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* called again when polkit answers */
+
+        r = vm_write_config(vm, config);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s: %m", vm->config_path);
+
+        vm_set_config(vm, TAKE_PTR(config));
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
+        Manager *m = vm->manager;
+        const char *details[] = { "vm", vm->name, NULL };
+        int r;
+
+        if (vm_state_is_active(vm->state) > 0)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE, "VM '%s' is %s: stop it before deleting it.",
+                                         vm->name, vm_state_to_string(vm->state));
+
+        r = polkit_check(msg, MVM_ACTION_MANAGE, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* called again when polkit answers */
+
+        r = unlink_durable(vm->config_path);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Failed to remove %s: %m", vm->config_path);
+
+        log_info("Deleted VM %s.", vm->name);
+        vm_emit_removed(vm);
+        vm_free(vm);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_update(msg, userdata, error);
+}
+
+static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_delete(msg, userdata, error);
+}
+
+void vm_emit_created(VM *vm) {
+        sd_bus *bus = vm->manager->bus;
+        int r;
+
+        r = sd_bus_emit_signal(bus, MVM_MANAGER_PATH, MVM_MANAGER_INTERFACE, "VMCreated", "so", vm->name,
+                               vm->object_path);
+        if (r >= 0)
+                r = sd_bus_emit_interfaces_added(bus, vm->object_path, MVM_VM_INTERFACE, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to announce VM %s, ignoring: %m", vm->name);
+}
+
+void vm_emit_removed(VM *vm) {
+        sd_bus *bus = vm->manager->bus;
+        int r;
+
+        r = sd_bus_emit_signal(bus, MVM_MANAGER_PATH, MVM_MANAGER_INTERFACE, "VMRemoved", "so", vm->name,
+                               vm->object_path);
+        if (r >= 0)
+                r = sd_bus_emit_interfaces_removed(bus, vm->object_path, MVM_VM_INTERFACE, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to announce the removal of VM %s, ignoring: %m", vm->name);
+}
+
+static int vm_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                          sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        Manager *m = userdata;
+        VM *vm;
+        int r;
+
+        r = sd_bus_path_decode(path, MVM_VM_PATH_PREFIX, &name);
+        if (r <= 0)
+                return r;
+
+        vm = manager_get_vm(m, name);
+        if (!vm)
+                return 0;
+
+        *found = vm;
+        return 1;
+}
+
+static int vm_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+        Manager *m = userdata;
+
+        l = calloc(m->n_vms + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_vms; i++) {
+                l[i] = strdup(m->vms[i]->object_path);
+                if (!l[i])
+                        return -ENOMEM;
+        }
+
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+/* The fixed part of the interface; vm_dbus_register() appends one property per schema key, so
+ * that the schema table stays the only list of keys. */
+static const sd_bus_vtable vm_vtable_head[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Unit", "s", property_get_unit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ConfigFile", "s", property_get_config_file, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Transient", "b", property_get_transient, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", config), SD_BUS_NO_RESULT, method_update,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+};
+
+static sd_bus_vtable *vm_vtable_build(void) {
+        size_t n = ELEMENTSOF(vm_vtable_head);
+        sd_bus_vtable *vt;
+
+        vt = calloc(n + _CONFIG_KEY_MAX + _CONFIG_SECTION_MAX + 1, sizeof(sd_bus_vtable));
+        if (!vt)
+                return NULL;
+        memcpy(vt, vm_vtable_head, sizeof(vm_vtable_head));
+
+        for (ConfigSection s = 0; s < _CONFIG_SECTION_MAX; s++)
+                if (config_section_is_repeatable(s))
+                        vt[n++] = (sd_bus_vtable) SD_BUS_PROPERTY(config_section_get(s)->bus_name, "aa{sv}",
+                                                                  property_get_config, 0,
+                                                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE);
+        for (ConfigKeyId id = 0; id < _CONFIG_KEY_MAX; id++) {
+                const ConfigKey *key = config_key_get(id);
+
+                if (!config_section_is_repeatable(key->section))
+                        vt[n++] = (sd_bus_vtable) SD_BUS_PROPERTY(key->name, key->type, property_get_config, 0,
+                                                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE);
+        }
+        vt[n] = (sd_bus_vtable) SD_BUS_VTABLE_END;
+        return vt;
+}
+
+int vm_dbus_register(Manager *m) {
+        int r;
+
+        m->vm_vtable = vm_vtable_build();
+        if (!m->vm_vtable)
+                return log_oom();
+
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, MVM_VM_PATH_PREFIX, MVM_VM_INTERFACE, m->vm_vtable,
+                                       vm_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register %s: %m", MVM_VM_INTERFACE);
+
+        r = sd_bus_add_node_enumerator(m->bus, NULL, MVM_VM_PATH_PREFIX, vm_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the VM node enumerator: %m");
+
+        return 0;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.microvm.VM: the per-VM objects under /org/microvm/Manager/vm. */
+#pragma once
+
+#include "manager.h"
+
+/* Registers the fallback vtable, the node enumerator and the object manager's children. */
+int vm_dbus_register(Manager *m);
+
+/* The verbs shared by org.microvm.VM and the by-name methods of org.microvm.Manager. Each reads
+ * its remaining arguments from msg, checks authorization, acts and replies. */
+int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error);
+int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error);
+
+/* Emits VMCreated/VMRemoved and the ObjectManager's InterfacesAdded/InterfacesRemoved. */
+void vm_emit_created(VM *vm);
+void vm_emit_removed(VM *vm);
