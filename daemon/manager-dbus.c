@@ -114,7 +114,7 @@ static int method_create_vm(sd_bus_message *msg, void *userdata, sd_bus_error *e
 }
 
 static int method_update_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        VM *vm;
+        VM *vm = NULL; /* set when read_vm() succeeds; -O3 cannot see that */
         int r;
 
         r = read_vm(msg, userdata, &vm, error);
@@ -124,7 +124,7 @@ static int method_update_vm(sd_bus_message *msg, void *userdata, sd_bus_error *e
 }
 
 static int method_delete_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        VM *vm;
+        VM *vm = NULL;
         int r;
 
         r = read_vm(msg, userdata, &vm, error);
@@ -134,7 +134,7 @@ static int method_delete_vm(sd_bus_message *msg, void *userdata, sd_bus_error *e
 }
 
 static int method_get_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        VM *vm;
+        VM *vm = NULL;
         int r;
 
         r = read_vm(msg, userdata, &vm, error);
