@@ -10,7 +10,10 @@
 #define MVM_ERROR_INVALID_CONFIG         "org.microvm.Error.InvalidConfig"
 #define MVM_ERROR_INVALID_NAME           "org.microvm.Error.InvalidName"
 #define MVM_ERROR_INVALID_STATE          "org.microvm.Error.InvalidState"
+#define MVM_ERROR_INVALID_ARGUMENT       "org.microvm.Error.InvalidArgument"
 #define MVM_ERROR_HYPERVISOR_UNAVAILABLE "org.microvm.Error.HypervisorUnavailable"
+#define MVM_ERROR_START_FAILED           "org.microvm.Error.StartFailed"
+#define MVM_ERROR_STOP_FAILED            "org.microvm.Error.StopFailed"
 
 /* Maps the errnos that reach a client to our names (sd_bus_error_add_map()). */
 extern const sd_bus_error_map mvm_bus_error_map[];

@@ -207,7 +207,7 @@ static int config_group_from_variant(ConfigGroup *g, ConfigSection s, GVariant *
                 ConfigKeyId id = config_key_from_name(s, name);
 
                 if (id < 0)
-                        return fail(ret_error, "%sUnknown key '%s': see 'microvmctl keys' for the keys of [%s]",
+                        return fail(ret_error, "Unknown key '%s%s': see 'microvmctl keys' for the keys of [%s]",
                                     strempty(where), name, config_section_get(s)->name);
                 if (config_group_set(g, id, v, &problem) < 0)
                         return fail(ret_error, "%s%s: %s", strempty(where), name, problem);

@@ -76,3 +76,9 @@ static inline void closedirp(DIR **d) {
         if (*d)
                 (void) closedir(*d);
 }
+
+/* free() that returns NULL, to reset a field in one statement. */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}

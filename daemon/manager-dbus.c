@@ -10,6 +10,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "vm-dbus.h"
+#include "vm-unit.h"
 #include "vm-name.h"
 
 #define MVM_ACTION_MANAGE "org.microvm.manage"
@@ -108,6 +109,8 @@ static int method_create_vm(sd_bus_message *msg, void *userdata, sd_bus_error *e
                 return r;
         }
 
+        if (config_get_bool(vm->config, CONFIG_AUTOSTART))
+                (void) vm_set_autostart(vm, true);
         log_info("Created VM %s.", name);
         vm_emit_created(vm);
         return sd_bus_reply_method_return(msg, "o", TAKE_PTR(vm)->object_path);
@@ -131,6 +134,36 @@ static int method_delete_vm(sd_bus_message *msg, void *userdata, sd_bus_error *e
         if (r < 0)
                 return r;
         return bus_vm_delete(msg, vm, error);
+}
+
+static int method_start_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        VM *vm = NULL;
+        int r;
+
+        r = read_vm(msg, userdata, &vm, error);
+        if (r < 0)
+                return r;
+        return bus_vm_start(msg, vm, error);
+}
+
+static int method_stop_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        VM *vm = NULL;
+        int r;
+
+        r = read_vm(msg, userdata, &vm, error);
+        if (r < 0)
+                return r;
+        return bus_vm_stop(msg, vm, error);
+}
+
+static int method_kill_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        VM *vm = NULL;
+        int r;
+
+        r = read_vm(msg, userdata, &vm, error);
+        if (r < 0)
+                return r;
+        return bus_vm_kill(msg, vm, error);
 }
 
 static int method_get_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -204,6 +237,12 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("UpdateVM", SD_BUS_ARGS("s", name, "a{sv}", config), SD_BUS_NO_RESULT,
                                 method_update_vm, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DeleteVM", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_delete_vm,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartVM", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_start_vm,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StopVM", SD_BUS_ARGS("s", name, "t", timeout_usec), SD_BUS_RESULT("s", stop_reason),
+                                method_stop_vm, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("KillVM", SD_BUS_ARGS("s", name, "i", signal), SD_BUS_NO_RESULT, method_kill_vm,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetVM", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", path), method_get_vm,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

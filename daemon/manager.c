@@ -11,6 +11,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "manager-dbus.h"
+#include "manager-systemd.h"
 #include "manager.h"
 #include "vm-dbus.h"
 #include "vm-name.h"
@@ -239,12 +240,23 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
 
-        /* Name last: by the time a client can reach us, every VM is there. */
-        r = sd_bus_request_name_async(m->bus, NULL, MVM_BUS_NAME, 0, request_name_done, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to request %s: %m", MVM_BUS_NAME);
+        /* The bus name follows once systemd has told us the state of every VM's unit. */
+        return manager_systemd_startup(m);
+}
 
-        return 0;
+void manager_systemd_synced(Manager *m) {
+        int r;
+
+        if (m->synced)
+                return;
+        m->synced = true;
+
+        /* Name last: by the time a client can reach us, every VM is there with its true state. */
+        r = sd_bus_request_name_async(m->bus, NULL, MVM_BUS_NAME, 0, request_name_done, m);
+        if (r < 0) {
+                log_error_errno(r, "Failed to request %s: %m", MVM_BUS_NAME);
+                (void) sd_event_exit(m->event, r);
+        }
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {

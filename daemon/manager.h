@@ -18,6 +18,8 @@ struct Manager {
         sd_bus_vtable *vm_vtable;  /* owned; built from the schema, see vm-dbus.c */
         const char *config_dir;            /* borrowed constants */
         const char *runtime_config_dir;
+        unsigned n_sync_pending;   /* answers from systemd still due before we take the bus name */
+        bool synced;
 };
 
 int manager_new(Manager **ret);
@@ -35,6 +37,9 @@ void manager_remove_vm(Manager *m, VM *vm);
 
 /* Reads every key file in the configuration directories; a broken one is logged and skipped. */
 int manager_load_vms(Manager *m);
+
+/* Every VM's unit state is known: takes the bus name, so clients never see a stale state. */
+void manager_systemd_synced(Manager *m);
 
 /* The key file a new persistent VM called name gets (free()). */
 int manager_config_path(Manager *m, const char *name, bool transient, char **ret);

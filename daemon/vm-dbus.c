@@ -6,10 +6,18 @@
 #include "bus-names.h"
 #include "bus-variant.h"
 #include "fileio.h"
+#include <inttypes.h>
+#include <signal.h>
+
+#include "accel.h"
+#include "launch-check.h"
 #include "log.h"
+#include "vm-files.h"
+#include "vm-unit.h"
 #include "vm-dbus.h"
 
 #define MVM_ACTION_MANAGE "org.microvm.manage"
+#define MVM_ACTION_LIFECYCLE "org.microvm.lifecycle"
 
 static int property_get_name(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -41,6 +49,30 @@ static int property_get_transient(sd_bus *bus, const char *path, const char *int
         return sd_bus_message_append(reply, "b", vm->transient);
 }
 
+static int property_get_main_pid(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        return sd_bus_message_append(reply, "u", vm_state_is_active(vm->state) > 0 ? vm->main_pid : 0);
+}
+
+static int property_get_started_at(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        return sd_bus_message_append(reply, "t", vm_state_is_active(vm->state) > 0 ? vm->started_at : 0);
+}
+
+static int property_get_stop_reason(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        return sd_bus_message_append(reply, "s", stop_reason_to_string(vm->stop_reason));
+}
+
+static int property_get_needs_restart(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        return sd_bus_message_append(reply, "b", vm_needs_restart(vm));
+}
+
 /* Every schema key is a property of the same name, read through the schema. */
 static int property_get_config(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -57,6 +89,7 @@ int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         g_autoptr(GVariant) dict = NULL;
         g_autofree char *problem = NULL;
         const char *details[] = { "vm", vm->name, NULL };
+        bool autostart;
         int r;
 
         r = bus_message_read_gvariant(msg, &dict);
@@ -78,8 +111,103 @@ int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", vm->config_path);
 
+        autostart = config_get_bool(config, CONFIG_AUTOSTART);
+        if (autostart != config_get_bool(vm->config, CONFIG_AUTOSTART))
+                (void) vm_set_autostart(vm, autostart);
+
         vm_set_config(vm, TAKE_PTR(config));
         return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int error_busy(sd_bus_error *error, VM *vm) {
+        return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE,
+                                 "VM '%s' is being started or stopped already: wait until that is done.", vm->name);
+}
+
+int bus_vm_start(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
+        Manager *m = vm->manager;
+        const char *details[] = { "vm", vm->name, NULL }, *error_name;
+        _cleanup_free_ char *problem = NULL;
+        int r;
+
+        if (vm_has_pending_job(vm))
+                return error_busy(error, vm);
+        if (vm_state_is_active(vm->state) > 0)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE, "VM '%s' is %s already.", vm->name,
+                                         vm_state_to_string(vm->state));
+
+        /* Refuse what cannot start before any unit instance exists. */
+        r = launch_check(vm->config, &error_name, &problem);
+        if (r < 0)
+                return sd_bus_error_setf(error, error_name, "Cannot start VM '%s': %s.", vm->name, problem);
+        if (streq(config_get_string(vm->config, CONFIG_ACCELERATOR), "kvm") &&
+            kvm_probe_read_cache(MVM_KVM_PROBE_CACHE, &problem) == 0)
+                return sd_bus_error_setf(error, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
+                                         "Cannot start VM '%s': Accelerator=kvm, but KVM is not usable here: %s. "
+                                         "Use Accelerator=auto or tcg.", vm->name, problem);
+
+        r = polkit_check(msg, MVM_ACTION_LIFECYCLE, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* called again when polkit answers */
+
+        r = vm_start(vm, msg);
+        return r < 0 ? r : 1;
+}
+
+int bus_vm_stop(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
+        Manager *m = vm->manager;
+        const char *details[] = { "vm", vm->name, NULL };
+        uint64_t timeout_usec;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &timeout_usec);
+        if (r < 0)
+                return r;
+
+        if (vm_has_pending_job(vm))
+                return error_busy(error, vm);
+        if (vm_state_is_active(vm->state) <= 0)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE, "VM '%s' is not running (it is %s).",
+                                         vm->name, vm_state_to_string(vm->state));
+
+        r = polkit_check(msg, MVM_ACTION_LIFECYCLE, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* called again when polkit answers */
+
+        r = vm_stop(vm, msg, timeout_usec);
+        return r < 0 ? r : 1;
+}
+
+int bus_vm_kill(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
+        Manager *m = vm->manager;
+        const char *details[] = { "vm", vm->name, NULL };
+        int32_t signo;
+        int r;
+
+        r = sd_bus_message_read(msg, "i", &signo);
+        if (r < 0)
+                return r;
+
+        if (signo <= 0 || signo >= _NSIG)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT,
+                                         "%" PRIi32 " is not a signal number: use 1 to %d, e.g. 15 (SIGTERM) or 9 (SIGKILL).",
+                                         signo, _NSIG - 1);
+        if (vm_state_is_active(vm->state) <= 0)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE, "VM '%s' is not running (it is %s).",
+                                         vm->name, vm_state_to_string(vm->state));
+
+        r = polkit_check(msg, MVM_ACTION_LIFECYCLE, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* called again when polkit answers */
+
+        r = vm_kill(vm, msg, signo);
+        return r < 0 ? r : 1;
 }
 
 int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
@@ -87,6 +215,8 @@ int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         const char *details[] = { "vm", vm->name, NULL };
         int r;
 
+        if (vm_has_pending_job(vm))
+                return error_busy(error, vm);
         if (vm_state_is_active(vm->state) > 0)
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE, "VM '%s' is %s: stop it before deleting it.",
                                          vm->name, vm_state_to_string(vm->state));
@@ -101,6 +231,8 @@ int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "Failed to remove %s: %m", vm->config_path);
 
+        /* Also undoes a "systemctl enable microvm@NAME": deleting leaves no trace. */
+        (void) vm_set_autostart(vm, false);
         log_info("Deleted VM %s.", vm->name);
         vm_emit_removed(vm);
         vm_free(vm);
@@ -113,6 +245,18 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 
 static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         return bus_vm_delete(msg, userdata, error);
+}
+
+static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_start(msg, userdata, error);
+}
+
+static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_stop(msg, userdata, error);
+}
+
+static int method_kill(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_kill(msg, userdata, error);
 }
 
 void vm_emit_created(VM *vm) {
@@ -184,9 +328,18 @@ static const sd_bus_vtable vm_vtable_head[] = {
         SD_BUS_PROPERTY("Unit", "s", property_get_unit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ConfigFile", "s", property_get_config_file, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Transient", "b", property_get_transient, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("MainPID", "u", property_get_main_pid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("StartedAt", "t", property_get_started_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("StopReason", "s", property_get_stop_reason, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NeedsRestart", "b", property_get_needs_restart, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", config), SD_BUS_NO_RESULT, method_update,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_start, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("t", timeout_usec), SD_BUS_RESULT("s", stop_reason), method_stop,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Kill", SD_BUS_ARGS("i", signal), SD_BUS_NO_RESULT, method_kill,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
 };
 

@@ -11,6 +11,9 @@ int vm_dbus_register(Manager *m);
  * its remaining arguments from msg, checks authorization, acts and replies. */
 int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error);
 int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error);
+int bus_vm_start(sd_bus_message *msg, VM *vm, sd_bus_error *error);
+int bus_vm_stop(sd_bus_message *msg, VM *vm, sd_bus_error *error);
+int bus_vm_kill(sd_bus_message *msg, VM *vm, sd_bus_error *error);
 
 /* Emits VMCreated/VMRemoved and the ObjectManager's InterfacesAdded/InterfacesRemoved. */
 void vm_emit_created(VM *vm);

@@ -3,7 +3,10 @@
 
 #include <string.h>
 
+#include "macro.h"
 #include "vm-name.h"
+
+static const char *const reserved[] = { "vms", "images" };
 
 static bool char_is_alnum(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -25,6 +28,11 @@ bool vm_name_is_valid(const char *name) {
 
         for (size_t i = 0; i < n; i++)
                 if (!char_is_alnum(name[i]) && !strchr("-_.", name[i]))
+                        return false;
+
+        /* Per-VM directories sit beside these in /run/microvm and /var/lib/microvm. */
+        for (size_t i = 0; i < ELEMENTSOF(reserved); i++)
+                if (streq(name, reserved[i]))
                         return false;
 
         return true;

@@ -2,12 +2,16 @@
 /* VM objects: construction, key-file persistence and the setters that emit changes. */
 
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "bus-names.h"
 #include "fileio.h"
 #include "keyfile.h"
 #include "log.h"
 #include "manager.h"
+#include "time-util.h"
+#include "vm-files.h"
+#include "vm-unit.h"
 #include "vm.h"
 
 int vm_bus_path(const char *name, char **ret) {
@@ -16,6 +20,7 @@ int vm_bus_path(const char *name, char **ret) {
 
 int vm_new(const char *name, const char *config_path, bool transient, Config **config, VM **ret) {
         _cleanup_(vm_freep) VM *vm = NULL;
+        struct stat st;
         int r;
 
         vm = calloc(1, sizeof(VM));
@@ -33,6 +38,14 @@ int vm_new(const char *name, const char *config_path, bool transient, Config **c
         r = vm_bus_path(name, &vm->object_path);
         if (r < 0)
                 return r;
+        r = sd_bus_path_encode(SYSTEMD_UNIT_PATH, vm->unit, &vm->unit_path);
+        if (r < 0)
+                return r;
+        r = vm_state_dir(name, &vm->state_dir);
+        if (r < 0)
+                return r;
+        if (stat(config_path, &st) >= 0)
+                vm->config_written = (uint64_t) st.st_mtim.tv_sec * 1000000u + (uint64_t) st.st_mtim.tv_nsec / 1000u;
 
         vm->transient = transient;
         vm->state = VM_DEFINED;
@@ -49,6 +62,19 @@ VM *vm_free(VM *vm) {
         if (vm->manager)
                 manager_remove_vm(vm->manager, vm);
 
+        /* Calls still waiting for a job get no answer from us; the bus tells their callers. */
+        sd_bus_message_unref(vm->start_request);
+        sd_bus_slot_unref(vm->start_slot);
+        free(vm->start_job);
+        sd_bus_message_unref(vm->stop_request);
+        sd_bus_slot_unref(vm->stop_slot);
+        free(vm->stop_job);
+        sd_event_source_disable_unref(vm->stop_timer);
+        free(vm->unit_path);
+        free(vm->active_state);
+        free(vm->unit_result);
+        free(vm->state_dir);
+
         config_free(vm->config);
         free(vm->name);
         free(vm->object_path);
@@ -58,25 +84,74 @@ VM *vm_free(VM *vm) {
         return NULL;
 }
 
-int vm_write_config(const VM *vm, const Config *config) {
+int vm_write_config(VM *vm, const Config *config) {
         g_autofree char *text = keyfile_print(config);
+        int r;
 
-        return write_file_atomic(vm->config_path, text, strlen(text), 0644);
+        r = write_file_atomic(vm->config_path, text, strlen(text), 0644);
+        if (r < 0)
+                return r;
+        vm->config_written = now_usec(CLOCK_REALTIME);
+        return 0;
+}
+
+void vm_emit_properties_changed(VM *vm, const char **names) {
+        int r;
+
+        if (!vm->manager || !names[0])
+                return;
+        r = sd_bus_emit_properties_changed_strv(vm->manager->bus, vm->object_path, MVM_VM_INTERFACE, (char **) names);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit PropertiesChanged for VM %s, ignoring: %m", vm->name);
 }
 
 void vm_set_config(VM *vm, Config *config) {
         g_autofree const char **changed = config_changed_properties(vm->config, config);
-        int r;
 
         config_free(vm->config);
         vm->config = config;
+        vm_emit_properties_changed(vm, changed);
 
-        if (!vm->manager || !changed[0])
-                return;
-        r = sd_bus_emit_properties_changed_strv(vm->manager->bus, vm->object_path, MVM_VM_INTERFACE,
-                                                (char **) changed);
+        if (vm_state_is_active(vm->state) > 0)
+                vm_emit_properties_changed(vm, (const char *[]) { "NeedsRestart", NULL });
+}
+
+bool vm_needs_restart(const VM *vm) {
+        return vm_state_is_active(vm->state) > 0 && vm->started_at > 0 && vm->config_written > vm->started_at;
+}
+
+static int vm_state_file_path(const VM *vm, const char *file, char **ret) {
+        return asprintf(ret, "%s/%s", vm->state_dir, file) < 0 ? -ENOMEM : 0;
+}
+
+int vm_read_state_file(const VM *vm, const char *file, char **ret) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = vm_state_file_path(vm, file, &path);
         if (r < 0)
-                log_warning_errno(r, "Failed to emit PropertiesChanged for VM %s, ignoring: %m", vm->name);
+                return r;
+        return read_file(path, ret, NULL);
+}
+
+int vm_write_state_file(const VM *vm, const char *file, const char *contents) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = vm_state_file_path(vm, file, &path);
+        if (r < 0)
+                return r;
+        r = mkdir_parents(vm->state_dir, 0755);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, contents, strlen(contents), 0644);
+}
+
+void vm_remove_state_file(const VM *vm, const char *file) {
+        _cleanup_free_ char *path = NULL;
+
+        if (vm_state_file_path(vm, file, &path) >= 0)
+                (void) unlink(path);
 }
 
 void vm_set_state(VM *vm, VMState state) {

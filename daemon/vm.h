@@ -4,6 +4,9 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #include "config.h"
 #include "vm-state.h"
@@ -17,8 +20,27 @@ typedef struct VM {
         char *unit;             /* microvm@NAME.service */
         char *config_path;      /* the key file */
         bool transient;         /* the key file is under /run */
+        char *state_dir;        /* /var/lib/microvm/NAME */
         Config *config;
+        uint64_t config_written; /* µs since the epoch: when the key file last changed */
         VMState state;
+
+        /* The unit, as systemd last told us. */
+        char *unit_path;
+        char *active_state;     /* NULL: not loaded */
+        char *unit_result;
+        uint32_t main_pid;
+        uint64_t started_at;    /* ExecMainStartTimestamp, µs since the epoch; 0: not running */
+        StopReason stop_reason;
+
+        /* A StartVM or StopVM waiting for its job, and the calls to systemd on its way. */
+        sd_bus_message *start_request;
+        sd_bus_slot *start_slot;
+        char *start_job;
+        sd_bus_message *stop_request;
+        sd_bus_slot *stop_slot;
+        char *stop_job;
+        sd_event_source *stop_timer;
 } VM;
 
 /* A VM named name whose configuration lives at config_path; takes config on success. */
@@ -31,7 +53,16 @@ DEFINE_CLEANUP(VM *, vm_free);
 int vm_bus_path(const char *name, char **ret);
 
 /* Writes config as the VM's key file, atomically; the VM's config is unchanged. */
-int vm_write_config(const VM *vm, const Config *config);
+int vm_write_config(VM *vm, const Config *config);
 /* Takes config as the VM's configuration and emits PropertiesChanged for what differs. */
 void vm_set_config(VM *vm, Config *config);
 void vm_set_state(VM *vm, VMState state);
+/* Emits PropertiesChanged for the NULL-terminated list of property names. */
+void vm_emit_properties_changed(VM *vm, const char **names);
+/* Whether the key file changed after the running VM was started. */
+bool vm_needs_restart(const VM *vm);
+
+/* Reads, writes or removes a file in the VM's state directory. */
+int vm_read_state_file(const VM *vm, const char *file, char **ret);
+int vm_write_state_file(const VM *vm, const char *file, const char *contents);
+void vm_remove_state_file(const VM *vm, const char *file);

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The hypervisor backend interface: what the launcher asks of each hypervisor. One backend per
+ * file (qemu.c now; Firecracker and cloud-hypervisor behind the same interface). */
+#pragma once
+
+#include <stdint.h>
+
+#include "config.h"
+
+typedef enum Accelerator {
+        ACCELERATOR_KVM,
+        ACCELERATOR_TCG,
+        _ACCELERATOR_MAX,
+        _ACCELERATOR_INVALID = -EINVAL,
+} Accelerator;
+
+/* Everything a backend needs to turn a configuration into a command line. */
+typedef struct BackendContext {
+        const char *name;           /* the VM's name */
+        const Config *config;
+        const char *binary;         /* the hypervisor executable */
+        const char *runtime_dir;    /* /run/microvm/NAME: control and serial sockets */
+        const char *state_dir;      /* /var/lib/microvm/NAME: serial log */
+        Accelerator accelerator;    /* resolved: never "auto" here */
+        uint64_t tsc_khz;           /* the host's TSC frequency, for TCG guests; 0 if unknown */
+} BackendContext;
+
+typedef struct Backend {
+        const char *name;           /* the Hypervisor= value */
+        const char *binary;         /* looked up in $PATH unless absolute */
+        /* What the hypervisor itself needs beyond the guest's memory, per accelerator (TCG keeps
+         * its translated code besides). The unit's MemoryMax= is MemoryMiB plus this. */
+        uint64_t overhead_mib[_ACCELERATOR_MAX];
+        /* The hypervisor's argv (argv[0] = ctx->binary); strv_free() it. -errno on failure. */
+        int (*build_argv)(const BackendContext *ctx, char ***ret_argv);
+} Backend;
+
+/* The backend for a Hypervisor= value, or NULL when this build has none. */
+const Backend *backend_get(const char *hypervisor);
+
+const char *accelerator_to_string(Accelerator a);
+
+/* File names inside the runtime and state directories, shared with microvmd. */
+#define MVM_QMP_SOCKET      "qmp.sock"
+#define MVM_SERIAL_SOCKET   "serial.sock"
+#define MVM_SERIAL_LOG      "serial.log"

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Start-time checks shared by microvmd and the launcher. */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "backend.h"
+#include "bus-errors.h"
+#include "launch-check.h"
+
+static int check_readable(const char *what, const char *key, const char *path, const char **ret_error_name,
+                          char **ret_message) {
+        struct stat st;
+
+        /* access() with the real IDs: the launcher and microvmd both run as root here. */
+        if (stat(path, &st) < 0 || access(path, R_OK) < 0) {
+                int r = negative_errno();
+
+                *ret_error_name = MVM_ERROR_INVALID_CONFIG;
+                return asprintf(ret_message, "%s %s cannot be read (%s): put the file there or change %s",
+                                what, path, strerror(-r), key) < 0 ? -ENOMEM : r;
+        }
+        if (S_ISDIR(st.st_mode)) {
+                *ret_error_name = MVM_ERROR_INVALID_CONFIG;
+                return asprintf(ret_message, "%s %s is a directory, not a file", what, path) < 0 ? -ENOMEM : -EISDIR;
+        }
+        return 0;
+}
+
+int launch_check(const Config *c, const char **ret_error_name, char **ret_message) {
+        const char *hypervisor = config_get_string(c, CONFIG_HYPERVISOR);
+        int r;
+
+        if (!backend_get(hypervisor)) {
+                *ret_error_name = MVM_ERROR_HYPERVISOR_UNAVAILABLE;
+                return asprintf(ret_message, "Hypervisor=%s is not supported by this build of microvm: "
+                                "use Hypervisor=qemu", hypervisor) < 0 ? -ENOMEM : -EOPNOTSUPP;
+        }
+
+        r = check_readable("Kernel", "Kernel=", config_get_string(c, CONFIG_KERNEL), ret_error_name, ret_message);
+        if (r < 0)
+                return r;
+        if (config_get_string(c, CONFIG_INITRD)[0]) {
+                r = check_readable("Initrd", "Initrd=", config_get_string(c, CONFIG_INITRD), ret_error_name, ret_message);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < c->n_groups[CONFIG_SECTION_DRIVE]; i++) {
+                g_autoptr(GVariant) path = config_group_get(&c->groups[CONFIG_SECTION_DRIVE][i], CONFIG_DRIVE_PATH);
+
+                r = check_readable("Drive", "Path= in its [Drive] section", g_variant_get_string(path, NULL), ret_error_name, ret_message);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Where a VM's files are: its key file, runtime directory and state directory, and the small
+ * files through which the unit tells microvmd how a start or stop went. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "mvm-config.h"
+
+/* The key file of VM name: /run/microvm/vms/NAME.vm if it exists (transient), else
+ * /etc/microvm/vms/NAME.vm. -ENOENT when neither exists. */
+int vm_config_path_find(const char *name, char **ret_path, bool *ret_transient);
+
+/* Per-VM directories (free()). */
+int vm_runtime_dir(const char *name, char **ret);
+int vm_state_dir(const char *name, char **ret);
+
+/* In the state directory: why the unit last stopped (one word, see StopReason), what made the
+ * last start fail ("<error name>\n<message>\n"), and the markers that say a stop or kill was
+ * asked for rather than something the guest or the hypervisor did. */
+#define MVM_STOP_REASON_FILE   "stop-reason"
+#define MVM_START_ERROR_FILE   "start-error"
+#define MVM_STOP_MARKER_FILE   "stop-requested"
+#define MVM_KILL_MARKER_FILE   "kill-requested"
+#define MVM_TIMEOUT_MARKER_FILE "timeout-killed"
+
+/* The accelerator probe's verdict and the TSC rate, per boot. */
+#define MVM_KVM_PROBE_CACHE    MVM_RUNSTATEDIR "/microvm/kvm-probe"
+#define MVM_TSC_KHZ_CACHE      MVM_RUNSTATEDIR "/microvm/tsc-khz"

@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Helpers for the integration tests: see bus-test.h. */
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include "bus-test.h"
+#include "bus-variant.h"
+
+/* The rest of a message's body as a tuple. */
+static GVariant *read_body(sd_bus_message *m) {
+        GVariantBuilder b;
+        int r;
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE_TUPLE);
+        while ((r = sd_bus_message_at_end(m, /* complete= */ false)) == 0) {
+                GVariant *v;
+
+                r = bus_message_read_gvariant(m, &v);
+                cr_assert(r >= 0, "reading %s.%s: %s", strempty(sd_bus_message_get_interface(m)),
+                          strempty(sd_bus_message_get_member(m)), strerror(-r));
+                g_variant_builder_add_value(&b, v);
+                g_variant_unref(v);
+        }
+        cr_assert(r > 0, "reading a message: %s", strerror(-r));
+        return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        BusTest *t = userdata;
+        BusSignal *s;
+
+        t->signals = g_renew(BusSignal, t->signals, t->n_signals + 1);
+        s = &t->signals[t->n_signals++];
+        *s = (BusSignal) {
+                .path = g_strdup(sd_bus_message_get_path(m)),
+                .interface = g_strdup(sd_bus_message_get_interface(m)),
+                .member = g_strdup(sd_bus_message_get_member(m)),
+                .body = read_body(m),
+        };
+        return 0;
+}
+
+BusTest *bt_new(void) {
+        BusTest *t = g_new0(BusTest, 1);
+        int r;
+
+        r = sd_bus_open_system(&t->bus);
+        cr_assert(r >= 0, "connecting to the system bus: %s", strerror(-r));
+        r = sd_bus_set_method_call_timeout(t->bus, BT_TIMEOUT_USEC);
+        cr_assert(r >= 0);
+
+        /* Synchronous: once this returns the bus routes microvmd's signals to us. */
+        r = sd_bus_add_match(t->bus, &t->match, "type='signal',sender='" BT_BUS_NAME "'", on_signal, t);
+        cr_assert(r >= 0, "adding the signal match: %s", strerror(-r));
+        return t;
+}
+
+void bt_clear_signals(BusTest *t) {
+        for (size_t i = 0; i < t->n_signals; i++) {
+                g_free(t->signals[i].path);
+                g_free(t->signals[i].interface);
+                g_free(t->signals[i].member);
+                g_variant_unref(t->signals[i].body);
+        }
+        g_clear_pointer(&t->signals, g_free);
+        t->n_signals = 0;
+}
+
+BusTest *bt_free(BusTest *t) {
+        if (!t)
+                return NULL;
+        bt_clear_signals(t);
+        sd_bus_slot_unref(t->match);
+        sd_bus_flush_close_unref(t->bus);
+        g_free(t);
+        return NULL;
+}
+
+int bt_call(BusTest *t, const char *path, const char *interface, const char *member, GVariant *args,
+            GVariant **ret_reply, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        g_autoptr(GVariant) a = args ? g_variant_ref_sink(args) : NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(t->bus, &call, BT_BUS_NAME, path, interface, member);
+        cr_assert(r >= 0, "building %s: %s", member, strerror(-r));
+        for (size_t i = 0; a && i < g_variant_n_children(a); i++) {
+                g_autoptr(GVariant) v = g_variant_get_child_value(a, i);
+
+                r = bus_message_append_gvariant(call, v);
+                cr_assert(r >= 0, "appending argument %zu of %s: %s", i, member, strerror(-r));
+        }
+
+        r = sd_bus_call(t->bus, call, BT_TIMEOUT_USEC, error, &reply);
+        if (r < 0)
+                return r;
+        if (ret_reply)
+                *ret_reply = read_body(reply);
+        return 0;
+}
+
+int bt_try_manager_call(BusTest *t, const char *member, GVariant *args, sd_bus_error *error) {
+        return bt_call(t, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, member, args, NULL, error);
+}
+
+GVariant *bt_manager_call(BusTest *t, const char *member, GVariant *args, const char *what) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        GVariant *reply = NULL;
+        int r;
+
+        r = bt_call(t, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, member, args, &reply, &error);
+        cr_assert(r >= 0, "%s: %s failed: %s: %s", what, member, error.name, error.message);
+        return reply;
+}
+
+void bt_assert_error(int r, const sd_bus_error *error, const char *name, const char *fragment, const char *what) {
+        cr_assert(r < 0, "%s: the call succeeded, expected %s", what, name);
+        cr_assert(sd_bus_error_has_name(error, name), "%s: expected %s, got %s: %s", what, name, error->name,
+                  error->message);
+        cr_assert(error->message && strstr(error->message, fragment), "%s: the message of %s lacks '%s': %s", what,
+                  name, fragment, error->message);
+}
+
+GVariant *bt_config(const char *text) {
+        g_autoptr(GError) e = NULL;
+        GVariant *v = g_variant_parse(G_VARIANT_TYPE_VARDICT, text, NULL, NULL, &e);
+
+        cr_assert(v, "bad test data '%s': %s", text, e ? e->message : "");
+        return v;
+}
+
+int bt_try_create_vm(BusTest *t, const char *name, const char *config_text, sd_bus_error *error) {
+        return bt_try_manager_call(t, "CreateVM", g_variant_new("(s@a{sv})", name, bt_config(config_text)), error);
+}
+
+char *bt_create_vm(BusTest *t, const char *name, const char *config_text) {
+        g_autoptr(GVariant) reply = NULL;
+        g_autofree char *what = g_strdup_printf("creating %s", name);
+        char *path;
+
+        reply = bt_manager_call(t, "CreateVM", g_variant_new("(s@a{sv})", name, bt_config(config_text)), what);
+        g_variant_get(reply, "(o)", &path);
+        return path;
+}
+
+void bt_update_vm(BusTest *t, const char *name, const char *config_text) {
+        g_autofree char *what = g_strdup_printf("updating %s with %s", name, config_text);
+        g_autoptr(GVariant) reply = NULL;
+
+        reply = bt_manager_call(t, "UpdateVM", g_variant_new("(s@a{sv})", name, bt_config(config_text)), what);
+}
+
+void bt_delete_vm(BusTest *t, const char *name) {
+        g_autofree char *what = g_strdup_printf("deleting %s", name);
+        g_autoptr(GVariant) reply = NULL;
+
+        reply = bt_manager_call(t, "DeleteVM", g_variant_new("(s)", name), what);
+}
+
+char *bt_vm_path(const char *name) {
+        char *path;
+        int r;
+
+        r = sd_bus_path_encode(BT_VM_PATH_PREFIX, name, &path);
+        cr_assert(r >= 0, "encoding the path of '%s': %s", name, strerror(-r));
+        return path;
+}
+
+GVariant *bt_vm_properties(BusTest *t, const char *path, const char *what) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_autoptr(GVariant) reply = NULL;
+        GVariant *props;
+        int r;
+
+        r = bt_call(t, path, "org.freedesktop.DBus.Properties", "GetAll", g_variant_new("(s)", BT_VM_INTERFACE),
+                    &reply, &error);
+        cr_assert(r >= 0, "%s: GetAll on %s failed: %s: %s", what, path, error.name, error.message);
+        g_variant_get(reply, "(@a{sv})", &props);
+        return props;
+}
+
+void bt_assert_entry(GVariant *dict, const char *key, const char *expected, const char *what) {
+        g_autoptr(GVariant) v = g_variant_lookup_value(dict, key, NULL);
+        g_autofree char *shown = NULL;
+
+        cr_assert(v, "%s: no %s", what, key);
+        shown = g_variant_print(v, /* type_annotate= */ TRUE);
+        cr_assert_str_eq(shown, expected, "%s: %s is %s, expected %s", what, key, shown, expected);
+}
+
+GVariant *bt_list_vms(BusTest *t) {
+        g_autoptr(GVariant) reply = bt_manager_call(t, "ListVMs", NULL, "listing VMs");
+        GVariant *list;
+
+        g_variant_get(reply, "(@a(sso))", &list);
+        return list;
+}
+
+bool bt_vm_listed(BusTest *t, const char *name) {
+        g_autoptr(GVariant) list = bt_list_vms(t);
+        GVariantIter iter;
+        const char *n;
+
+        g_variant_iter_init(&iter, list);
+        while (g_variant_iter_next(&iter, "(&s&s&o)", &n, NULL, NULL))
+                if (streq(n, name))
+                        return true;
+        return false;
+}
+
+void bt_dispatch(BusTest *t) {
+        int r;
+
+        while ((r = sd_bus_process(t->bus, NULL)) > 0)
+                ;
+        cr_assert(r >= 0, "processing bus messages: %s", strerror(-r));
+}
+
+void bt_sync(BusTest *t) {
+        g_autoptr(GVariant) list = bt_list_vms(t);
+
+        bt_dispatch(t);
+}
+
+static const BusSignal *find_signal(BusTest *t, const char *path, const char *interface, const char *member) {
+        for (size_t i = 0; i < t->n_signals; i++) {
+                const BusSignal *s = &t->signals[i];
+
+                if ((!path || streq_ptr(s->path, path)) && (!interface || streq_ptr(s->interface, interface)) &&
+                    streq_ptr(s->member, member))
+                        return s;
+        }
+        return NULL;
+}
+
+const BusSignal *bt_wait_signal(BusTest *t, const char *path, const char *interface, const char *member,
+                                uint64_t timeout_usec) {
+        uint64_t deadline = (uint64_t) g_get_monotonic_time() + timeout_usec;
+
+        for (;;) {
+                const BusSignal *s = find_signal(t, path, interface, member);
+                uint64_t now;
+                int r;
+
+                if (s)
+                        return s;
+
+                r = sd_bus_process(t->bus, NULL);
+                cr_assert(r >= 0, "processing bus messages: %s", strerror(-r));
+                if (r > 0)
+                        continue;
+
+                now = (uint64_t) g_get_monotonic_time();
+                if (now >= deadline)
+                        return NULL;
+                r = sd_bus_wait(t->bus, deadline - now);
+                cr_assert(r >= 0, "waiting for the bus: %s", strerror(-r));
+        }
+}
+
+size_t bt_count_signals(BusTest *t, const char *interface, const char *member) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < t->n_signals; i++)
+                if ((!interface || streq_ptr(t->signals[i].interface, interface)) &&
+                    streq_ptr(t->signals[i].member, member))
+                        n++;
+        return n;
+}
+
+char *bt_read_file(const char *path) {
+        g_autoptr(GError) e = NULL;
+        char *contents;
+
+        if (!g_file_get_contents(path, &contents, NULL, &e)) {
+                cr_assert(g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT), "reading %s: %s", path, e->message);
+                return NULL;
+        }
+        return contents;
+}
+
+void bt_write_file(const char *path, const char *contents) {
+        g_autoptr(GError) e = NULL;
+
+        cr_assert(g_file_set_contents(path, contents, -1, &e), "writing %s: %s", path, e ? e->message : "");
+}
+
+void bt_assert_file(const char *path, const char *expected, const char *what) {
+        g_autofree char *contents = bt_read_file(path);
+
+        cr_assert(contents, "%s: %s does not exist", what, path);
+        cr_assert(streq(contents, expected), "%s: %s holds:\n%s\nexpected:\n%s", what, path, contents, expected);
+}
+
+char *bt_key_file(const char *name) {
+        return g_strdup_printf(BT_CONFIG_DIR "/%s.vm", name);
+}
+
+static int not_dot(const struct dirent *de) {
+        return !streq(de->d_name, ".") && !streq(de->d_name, "..");
+}
+
+char *bt_list_dir(const char *dir) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        struct dirent **entries = NULL;
+        int n;
+
+        n = scandir(dir, &entries, not_dot, alphasort);
+        if (n < 0) {
+                cr_assert(errno == ENOENT, "reading %s: %s", dir, strerror(errno));
+                return g_strdup("");
+        }
+        for (int i = 0; i < n; i++) {
+                g_string_append_printf(s, "%s%s", i > 0 ? "\n" : "", entries[i]->d_name);
+                free(entries[i]);
+        }
+        free(entries);
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* The key files and their contents, as text. */
+static char *key_files(void) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        g_autofree char *names = bt_list_dir(BT_CONFIG_DIR);
+        g_auto(GStrv) list = g_strsplit(names, "\n", -1);
+
+        for (char **n = list; *n && **n; n++) {
+                g_autofree char *path = g_strdup_printf(BT_CONFIG_DIR "/%s", *n);
+                g_autofree char *contents = g_file_test(path, G_FILE_TEST_IS_REGULAR) ? bt_read_file(path) : NULL;
+
+                g_string_append_printf(s, "%s:\n%s", *n, strempty(contents));
+        }
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+char *bt_snapshot(BusTest *t) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_autofree char *files = key_files(), *parent = bt_list_dir(BT_CONFIG_DIR "/..");
+        g_autofree char *vms_text = NULL, *objects_text = NULL;
+        g_autoptr(GVariant) vms = bt_list_vms(t), objects = NULL;
+        int r;
+
+        r = bt_call(t, BT_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL, &objects,
+                    &error);
+        cr_assert(r >= 0, "GetManagedObjects failed: %s: %s", error.name, error.message);
+
+        vms_text = g_variant_print(vms, TRUE);
+        objects_text = g_variant_print(objects, TRUE);
+        return g_strdup_printf("files:\n%s\nparent:\n%s\nListVMs: %s\nGetManagedObjects: %s\n", files, parent,
+                               vms_text, objects_text);
+}
+
+void bt_assert_no_temp_files(const char *what) {
+        _cleanup_(closedirp) DIR *d = opendir(BT_CONFIG_DIR);
+        struct dirent *de;
+
+        cr_assert(d, "opening " BT_CONFIG_DIR ": %s", strerror(errno));
+        while ((de = readdir(d)))
+                cr_assert(!(de->d_name[0] == '.' && strstr(de->d_name, ".tmp")),
+                          "%s: a temporary file was left behind: " BT_CONFIG_DIR "/%s", what, de->d_name);
+}
+
+void bt_assert_unchanged(BusTest *t, const char *before, const char *what) {
+        static const char *const members[] = {
+                "VMCreated", "VMRemoved", "VMStateChanged", "InterfacesAdded", "InterfacesRemoved", "PropertiesChanged",
+        };
+        g_autofree char *after = NULL;
+
+        bt_sync(t);
+        for (size_t i = 0; i < ELEMENTSOF(members); i++)
+                cr_assert_eq(bt_count_signals(t, NULL, members[i]), 0, "%s: %s was sent", what, members[i]);
+
+        bt_assert_no_temp_files(what);
+        after = bt_snapshot(t);
+        cr_assert(streq(after, before), "%s: something changed.\nbefore:\n%s\nafter:\n%s", what, before, after);
+}
+
+int bt_run(char **ret_output, const char *format, ...) {
+        g_autofree char *command = NULL, *shell = NULL;
+        g_autoptr(GString) out = g_string_new(NULL);
+        char buf[4096];
+        size_t n;
+        va_list ap;
+        FILE *f;
+        int status;
+
+        va_start(ap, format);
+        command = g_strdup_vprintf(format, ap);
+        va_end(ap);
+
+        shell = g_strdup_printf("(%s) 2>&1 </dev/null", command);
+        f = popen(shell, "re");
+        cr_assert(f, "running '%s': %s", command, strerror(errno));
+        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+                g_string_append_len(out, buf, (gssize) n);
+        status = pclose(f);
+        cr_assert(status >= 0 && WIFEXITED(status), "'%s' did not exit normally", command);
+
+        if (ret_output)
+                *ret_output = g_string_free(g_steal_pointer(&out), FALSE);
+        return WEXITSTATUS(status);
+}
+
+char *bt_unit_property(const char *unit, const char *property) {
+        char *out = NULL;
+        int r;
+
+        r = bt_run(&out, "systemctl show -P %s %s", property, unit);
+        cr_assert(r == 0, "systemctl show -P %s %s failed: %s", property, unit, out);
+        g_strchomp(out);
+        return out;
+}
+
+bool bt_wait_unit_property(const char *unit, const char *property, const char *value, uint64_t timeout_usec) {
+        uint64_t deadline = (uint64_t) g_get_monotonic_time() + timeout_usec;
+
+        for (;;) {
+                g_autofree char *v = bt_unit_property(unit, property);
+
+                if (streq(v, value))
+                        return true;
+                if ((uint64_t) g_get_monotonic_time() >= deadline)
+                        return false;
+                g_usleep(20 * 1000);
+        }
+}
+
+bool bt_name_has_owner(BusTest *t) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int has, r;
+
+        r = sd_bus_call_method(t->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "NameHasOwner", &error, &reply, "s", BT_BUS_NAME);
+        cr_assert(r >= 0, "NameHasOwner: %s", error.message);
+        r = sd_bus_message_read(reply, "b", &has);
+        cr_assert(r >= 0);
+        return has;
+}
+
+bool bt_wait_name_owner(BusTest *t, bool owned, uint64_t timeout_usec) {
+        uint64_t deadline = (uint64_t) g_get_monotonic_time() + timeout_usec;
+
+        for (;;) {
+                if (bt_name_has_owner(t) == owned)
+                        return true;
+                if ((uint64_t) g_get_monotonic_time() >= deadline)
+                        return false;
+                g_usleep(20 * 1000);
+        }
+}
+
+void bt_cleanup_prefix(const char *prefix) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        g_autofree char *hidden = g_strdup_printf(".%s", prefix);
+        const char *name;
+        struct dirent *de;
+
+        /* Best effort, never asserting: this also runs after a failed test. */
+        if (sd_bus_open_system(&bus) >= 0 &&
+            sd_bus_call_method(bus, BT_BUS_NAME, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "ListVMs", NULL, &reply,
+                               "") >= 0 &&
+            sd_bus_message_enter_container(reply, 'a', "(sso)") >= 0)
+                while (sd_bus_message_read(reply, "(sso)", &name, NULL, NULL) > 0)
+                        if (g_str_has_prefix(name, prefix))
+                                (void) sd_bus_call_method(bus, BT_BUS_NAME, BT_MANAGER_PATH, BT_MANAGER_INTERFACE,
+                                                          "DeleteVM", NULL, NULL, "s", name);
+
+        d = opendir(BT_CONFIG_DIR);
+        while (d && (de = readdir(d)))
+                if (g_str_has_prefix(de->d_name, prefix) || g_str_has_prefix(de->d_name, hidden)) {
+                        g_autofree char *p = g_strdup_printf(BT_CONFIG_DIR "/%s", de->d_name);
+
+                        (void) unlink(p);
+                }
+}

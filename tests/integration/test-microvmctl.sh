@@ -1,0 +1,396 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# microvmctl against the installed microvmd: create with --set and --drive, show, list, update,
+# create from a key file, delete, and the errors, which must leave no key file behind; then real
+# VMs booting the test guest: start, status, stop (graceful, and killed after --timeout), kill,
+# and their errors.
+#
+# MVM_GUEST_DIR names the directory that tools/guest-image/build made (vmlinuz,
+# initramfs.cpio.gz); the test fails without it.
+set -euo pipefail
+
+guest=${MVM_GUEST_DIR:-}
+if [ -z "$guest" ] || [ ! -r "$guest/vmlinuz" ] || [ ! -r "$guest/initramfs.cpio.gz" ]; then
+        echo "FAIL: MVM_GUEST_DIR must name the test guest's directory, with vmlinuz and initramfs.cpio.gz" \
+             "(build it with tools/guest-image/build DIR); it is '${guest}'." >&2
+        exit 1
+fi
+
+config_dir=/etc/microvm/vms
+vm=ctl-main-$$
+vm_file=ctl-file-$$
+vm_mixed=ctl-mixed-$$
+vm_run=ctl-run-$$
+vm_stubborn=ctl-stubborn-$$
+missing=ctl-missing-$$
+bad=ctl-bad-$$
+scratch=$(mktemp -d)
+
+# How long a TCG boot of the test guest may take to reach its ready line.
+boot_timeout=60
+
+cleanup() {
+        local name
+
+        # Running VMs cannot be deleted; a stopped one makes stop fail, which is fine here.
+        for name in "$vm_run" "$vm_stubborn"; do
+                microvmctl stop --timeout=5 "$name" >/dev/null 2>&1 || true
+        done
+        microvmctl delete "$vm" "$vm_file" "$vm_mixed" "$vm_run" "$vm_stubborn" >/dev/null 2>&1 || true
+        rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+step() {
+        echo "== $*"
+}
+
+fail() {
+        echo "FAIL: $*" >&2
+        exit 1
+}
+
+# check_json JSON EXPR: EXPR, a Python expression over j (the parsed JSON), must be true.
+check_json() {
+        python3 - "$1" "$2" <<'PY' || fail "JSON check failed: $2"
+import json, sys
+j = json.loads(sys.argv[1])
+if not eval("(" + sys.argv[2] + ")"):
+    print(f"  {sys.argv[2]} is false for {json.dumps(j)}", file=sys.stderr)
+    sys.exit(1)
+PY
+        echo "   ok: $2"
+}
+
+# expect_line FILE LINE: FILE has LINE as a whole line.
+expect_line() {
+        grep -Fqx -- "$2" "$1" || fail "$1 lacks the line '$2':$(printf '\n%s' "$(cat "$1")")"
+}
+
+# expect_fail STATUS FRAGMENT COMMAND...: COMMAND exits with STATUS and says FRAGMENT on stderr.
+expect_fail() {
+        local status=$1 fragment=$2 err rc=0
+        shift 2
+
+        err=$("$@" 2>&1 >/dev/null) || rc=$?
+        [ "$rc" -eq "$status" ] || fail "'$*' exited with $rc, not $status (it said: $err)"
+        [[ $err == *"$fragment"* ]] || fail "'$*' said '$err', which lacks '$fragment'"
+        echo "   ok: $* -> $status, '$fragment'"
+}
+
+# prop VM KEY: a property of VM as 'show' prints it.
+prop() {
+        microvmctl show "$1" | sed -n "s/^$2=//p"
+}
+
+now_ms() {
+        echo $(($(date +%s%N) / 1000000))
+}
+
+# wait_for TIMEOUT WHAT COMMAND...: runs COMMAND every 0.1 s until it succeeds; fails after
+# TIMEOUT seconds. Prints how long it took.
+wait_for() {
+        local timeout=$1 what=$2 start
+        shift 2
+
+        start=$(now_ms)
+        until "$@"; do
+                (( $(now_ms) - start < timeout * 1000 )) || fail "$what: not within ${timeout} s"
+                sleep 0.1
+        done
+        echo "   ok: $what ($(( $(now_ms) - start )) ms)"
+}
+
+serial_log() {
+        echo "/var/lib/microvm/$1/serial.log"
+}
+
+# expect_serial VM LINE: the serial log of VM has LINE as a whole line (the console ends lines
+# with \r\n).
+expect_serial() {
+        local log
+        log=$(serial_log "$1")
+        tr -d '\r' <"$log" | grep -Fqx -- "$2" ||
+                fail "$log lacks the line '$2'; it ends:$(printf '\n%s' "$(tail -n 20 "$log")")"
+        echo "   ok: serial console: $2"
+}
+
+# booted VM: the guest's ready line is in the serial log of this boot (a new boot starts the log
+# afresh, so the power button line of the boot before must be gone).
+booted() {
+        local log
+        log=$(serial_log "$1")
+        grep -q '^microvm-guest: ready uptime=' "$log" 2>/dev/null &&
+                ! grep -q '^microvm-guest: power button' "$log"
+}
+
+state_is() {
+        [ "$(prop "$1" State)" = "$2" ]
+}
+
+# timed COMMAND...: runs COMMAND and prints how long it took to the test's output (fd 3), so that
+# what COMMAND prints can still be captured.
+exec 3>&1
+timed() {
+        local start rc=0
+        start=$(now_ms)
+        "$@" || rc=$?
+        echo "   $* took $(( $(now_ms) - start )) ms" >&3
+        return $rc
+}
+
+# The VM key files, to prove that a failure changed none of them.
+key_files() {
+        (cd "$config_dir" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
+}
+
+step "version and schema"
+microvmctl --version | grep -Eq '^microvmctl [0-9]' || fail "--version"
+keys=$(microvmctl keys --json) || fail "keys --json"
+check_json "$keys" '[(k["Section"], k["Type"], k["Default"], k["Required"]) for k in j if k["Key"] == "VCPUs"]
+                    == [("VM", "u", 1, False)]'
+check_json "$keys" '[(k["Required"], "Default" in k) for k in j if k["Key"] == "Kernel"] == [(True, False)]'
+microvmctl keys | grep -Eq '^Drive +Root +b +no ' || fail "keys table lacks Drive Root"
+
+step "create $vm with --set and --drive"
+out=$(microvmctl create "$vm" --set VCPUs=2 --set MemoryMiB=512 --set Kernel=/boot/vmlinuz \
+        --set Autostart=yes --set KernelCommandLine='console=ttyS0 quiet' \
+        --drive Path=/var/lib/microvm/root.img,Root=yes --drive Path=/var/lib/microvm/data.img,ReadOnly=on)
+[ -z "$out" ] || fail "create printed '$out'"
+
+step "show --json has typed values"
+json=$(microvmctl show --json "$vm") || fail "show --json $vm"
+check_json "$json" 'j["Name"] == "'"$vm"'" and j["State"] == "defined"'
+check_json "$json" 'j["VCPUs"] == 2 and j["MemoryMiB"] == 512'
+check_json "$json" 'j["Autostart"] is True and j["Transient"] is False'
+check_json "$json" 'j["Kernel"] == "/boot/vmlinuz" and j["KernelCommandLine"] == "console=ttyS0 quiet"'
+check_json "$json" 'j["Hypervisor"] == "qemu" and j["Initrd"] == ""'
+check_json "$json" 'j["Drives"] == [{"Path": "/var/lib/microvm/root.img", "ReadOnly": False, "Root": True},
+                                    {"Path": "/var/lib/microvm/data.img", "ReadOnly": True, "Root": False}]'
+
+step "show prints Key=value lines, one Drive= line per drive"
+microvmctl show "$vm" >"$scratch/show"
+expect_line "$scratch/show" "Name=$vm"
+expect_line "$scratch/show" "VCPUs=2"
+expect_line "$scratch/show" "Autostart=yes"
+expect_line "$scratch/show" "KernelCommandLine=console=ttyS0 quiet"
+expect_line "$scratch/show" "Drive=Path=/var/lib/microvm/root.img ReadOnly=no Root=yes"
+expect_line "$scratch/show" "Drive=Path=/var/lib/microvm/data.img ReadOnly=yes Root=no"
+
+step "the key file holds what was set"
+file="$config_dir/$vm.vm"
+[ -f "$file" ] || fail "$file is missing"
+for line in '[VM]' 'VCPUs=2' 'MemoryMiB=512' 'Autostart=yes' '[Boot]' 'Kernel=/boot/vmlinuz' \
+            'KernelCommandLine=console=ttyS0 quiet' 'Path=/var/lib/microvm/root.img' 'Root=yes' \
+            'Path=/var/lib/microvm/data.img' 'ReadOnly=yes'; do
+        expect_line "$file" "$line"
+done
+[ "$(grep -cFx '[Drive]' "$file")" -eq 2 ] || fail "$file does not have two [Drive] sections"
+echo "   ok: $file"
+
+step "list and list --json show it"
+microvmctl list | grep -Eq "^$vm +defined +- +2 +512M +qemu\$" || fail "list lacks $vm: $(microvmctl list)"
+microvmctl list | grep -Eq '^NAME +STATE +PID +VCPUS +MEMORY +HYPERVISOR$' || fail "list has no header"
+microvmctl list | grep -Eq '^[0-9]+ VMs? listed\.$' || fail "list has no count"
+microvmctl --no-legend | grep -q "^$vm " || fail "microvmctl without a command does not list $vm"
+if microvmctl list --no-legend | grep -Eq '^NAME|listed\.$'; then
+        fail "list --no-legend printed a legend"
+fi
+check_json "$(microvmctl list --json)" \
+        '{"Name": "'"$vm"'", "State": "defined", "MainPID": 0, "VCPUs": 2, "MemoryMiB": 512,
+          "Hypervisor": "qemu"} in j'
+
+step "status of a VM that never ran"
+microvmctl status "$vm" >"$scratch/status"
+expect_line "$scratch/status" "$vm"
+expect_line "$scratch/status" "       State: defined"
+expect_line "$scratch/status" "        Unit: microvm@$vm.service"
+expect_line "$scratch/status" "      Memory: 512M"
+expect_line "$scratch/status" " Config file: $config_dir/$vm.vm"
+if grep -Eq 'Main PID|Stop reason|Serial console' "$scratch/status"; then
+        fail "status of a VM that never ran shows a PID, a stop reason or a console:$(printf '\n%s' \
+                "$(cat "$scratch/status")")"
+fi
+echo "   ok: no PID, stop reason or console"
+
+step "info"
+check_json "$(microvmctl info --json)" \
+        'j["VMs"] >= 1 and j["AllocatedVCPUs"] >= 2 and isinstance(j["MemoryMiB"], int)'
+microvmctl info | grep -Eq '^AllocatedMemoryMiB=[0-9]+$' || fail "info lacks AllocatedMemoryMiB"
+
+step "update changes only what it is given"
+microvmctl update "$vm" --set VCPUs=4
+json=$(microvmctl show --json "$vm")
+check_json "$json" 'j["VCPUs"] == 4 and j["MemoryMiB"] == 512 and len(j["Drives"]) == 2'
+expect_line "$file" "VCPUs=4"
+
+step "update: a --drive list replaces the drives, --drive= removes them"
+microvmctl update "$vm" --drive Path=/var/lib/microvm/other.img
+check_json "$(microvmctl show --json "$vm")" \
+        'j["Drives"] == [{"Path": "/var/lib/microvm/other.img", "ReadOnly": False, "Root": False}]'
+microvmctl update "$vm" --drive=
+check_json "$(microvmctl show --json "$vm")" 'j["Drives"] == [] and j["VCPUs"] == 4'
+grep -qFx '[Drive]' "$file" && fail "$file still has a [Drive] section"
+microvmctl update "$vm" --drive Path=/var/lib/microvm/root.img,Root=yes
+
+step "create $vm_file from a key file: round trip"
+cp "$file" "$scratch/vm.vm"
+microvmctl create "$vm_file" --file "$scratch/vm.vm"
+cmp "$scratch/vm.vm" "$config_dir/$vm_file.vm" || fail "$vm_file's key file differs from the one it came from"
+echo "   ok: $config_dir/$vm_file.vm is byte for byte the file given"
+check_json "$(microvmctl show --json "$vm_file")" \
+        'j["VCPUs"] == 4 and j["Autostart"] is True and len(j["Drives"]) == 1'
+
+step "create $vm_mixed: --set and --drive override the key file"
+microvmctl create "$vm_mixed" --file "$scratch/vm.vm" --set VCPUs=3 \
+        --drive Path=/var/lib/microvm/a.img --drive Path=/var/lib/microvm/b.img,ReadOnly=yes
+check_json "$(microvmctl show --json "$vm_mixed")" \
+        'j["VCPUs"] == 3 and j["MemoryMiB"] == 512
+         and [d["Path"] for d in j["Drives"]] == ["/var/lib/microvm/a.img", "/var/lib/microvm/b.img"]'
+
+step "errors: bad values, unknown keys and VMs, invalid names; nothing written"
+before=$(key_files)
+expect_fail 1 "Unknown key 'Foo'" microvmctl create "$bad" --set Kernel=/k --set Foo=1
+expect_fail 1 "Unknown key 'Foo'" microvmctl create "$bad" --set Kernel=/k --drive Path=/a,Foo=1
+expect_fail 1 "Path is a key of [Drive]" microvmctl create "$bad" --set Path=/a
+expect_fail 1 "VCPUs must be between 1 and 256, not 0" microvmctl create "$bad" --set Kernel=/k --set VCPUs=0
+expect_fail 1 "VCPUs must be an unsigned decimal number" \
+        microvmctl create "$bad" --set Kernel=/k --set VCPUs=abc
+expect_fail 1 "Root must be a boolean" microvmctl create "$bad" --set Kernel=/k --drive Path=/a,Root=maybe
+expect_fail 1 "Kernel must be an absolute path" microvmctl create "$bad" --set Kernel=vmlinuz
+expect_fail 1 "Kernel is required" microvmctl create "$bad" --set VCPUs=1
+expect_fail 1 "both have Root=yes" microvmctl create "$bad" --set Kernel=/k \
+        --drive Path=/a,Root=yes --drive Path=/b,Root=yes
+expect_fail 1 "VCPUs must be between 1 and 256, not 0" microvmctl update "$vm" --set VCPUs=0
+expect_fail 1 "VCPUs must be an unsigned decimal number" microvmctl update "$vm" --set VCPUs=abc
+expect_fail 1 "Drives[0].Path is required" microvmctl update "$vm" --drive ReadOnly=yes
+expect_fail 1 "No VM '$missing'" microvmctl show "$missing"
+expect_fail 1 "No VM '$missing'" microvmctl update "$missing" --set VCPUs=2
+expect_fail 1 "No VM '$missing'" microvmctl delete "$missing"
+expect_fail 1 "is not a valid VM name" microvmctl create 'ctl-bad/name' --set Kernel=/k
+expect_fail 1 "is not a valid VM name" microvmctl create --set Kernel=/k -- -ctl-bad
+expect_fail 1 "is not a valid VM name" microvmctl create $'ctl-bad-\xff' --set Kernel=/k
+expect_fail 1 "exists already" microvmctl create "$vm" --set Kernel=/k
+expect_fail 1 "$scratch/absent.vm" microvmctl create "$bad" --file "$scratch/absent.vm"
+[ "$(key_files)" = "$before" ] || fail "a failed command changed the key files"
+[ ! -e "$config_dir/$bad.vm" ] || fail "a failed create left $config_dir/$bad.vm"
+echo "   ok: no key file written or changed"
+
+step "usage errors exit 2"
+expect_fail 2 "needs a VM name" microvmctl show
+expect_fail 2 "Too many arguments" microvmctl show "$vm" "$vm"
+expect_fail 2 "Unknown command" microvmctl frobnicate
+expect_fail 2 "--set expects KEY=VALUE" microvmctl create "$bad" --set VCPUs
+expect_fail 2 "--drive expects KEY=VALUE" microvmctl create "$bad" --drive /a
+expect_fail 2 "Nothing to change" microvmctl update "$vm"
+expect_fail 2 "apply to 'create' and 'update' only" microvmctl list --set VCPUs=2
+expect_fail 2 "--help" microvmctl --no-such-option
+
+step "create $vm_run, which boots the test guest"
+microvmctl create "$vm_run" --set Kernel="$guest/vmlinuz" --set Initrd="$guest/initramfs.cpio.gz" \
+        --set MemoryMiB=256
+
+step "start: running, with a PID, the guest reaches userspace"
+out=$(timed microvmctl start "$vm_run")
+[ -z "$out" ] || fail "start printed '$out'"
+json=$(microvmctl show --json "$vm_run")
+check_json "$json" 'j["State"] == "running" and j["MainPID"] > 0 and j["StartedAt"] > 0'
+pid=$(prop "$vm_run" MainPID)
+[ "$(cat "/proc/$pid/comm")" = qemu-system-x86 ] || fail "MainPID $pid is $(cat "/proc/$pid/comm"), not QEMU"
+echo "   ok: MainPID $pid is QEMU"
+wait_for "$boot_timeout" "guest ready line in $(serial_log "$vm_run")" booted "$vm_run"
+
+step "status shows it running, its PID and the console"
+microvmctl status "$vm_run" >"$scratch/status"
+cat "$scratch/status"
+grep -Eq '^       State: running since .+; .+ ago$' "$scratch/status" || fail "status lacks 'running since'"
+expect_line "$scratch/status" "    Main PID: $pid (qemu-system-x86)"
+expect_line "$scratch/status" "  Hypervisor: qemu, accelerator auto"
+expect_line "$scratch/status" "Serial console, $(serial_log "$vm_run"):"
+grep -Eq '^microvm-guest: ready uptime=' "$scratch/status" || fail "status lacks the guest's ready line"
+grep -q 'Stop reason' "$scratch/status" && fail "status of a running VM shows a stop reason"
+[ "$(grep -cv '^$' <(sed -n '/^Serial console/,$p' "$scratch/status"))" -le 11 ] ||
+        fail "status shows more than 10 console lines"
+check_json "$(microvmctl status --json "$vm_run")" \
+        'j["MainPID"] == '"$pid"' and any(l.startswith("microvm-guest: ready") for l in j["SerialConsole"])'
+microvmctl list | grep -Eq "^$vm_run +running +$pid +1 +256M +qemu\$" ||
+        fail "list lacks $vm_run: $(microvmctl list)"
+echo "   ok: list shows it running with PID $pid"
+
+step "update while running: status says a restart applies it"
+microvmctl update "$vm_run" --set VCPUs=2
+[ "$(prop "$vm_run" NeedsRestart)" = yes ] || fail "NeedsRestart is not yes after an update while running"
+microvmctl status "$vm_run" | grep -q 'stop and start it to apply the change' ||
+        fail "status lacks the restart hint"
+echo "   ok: restart hint"
+
+step "errors: start of a running VM"
+expect_fail 1 "VM '$vm_run' is running already" microvmctl start "$vm_run"
+expect_fail 1 "No VM '$missing'" microvmctl start "$missing"
+
+step "stop: the guest powers off on the power button"
+out=$(timed microvmctl stop -v "$vm_run" 2>"$scratch/stderr")
+grep -qx "Stopped VM '$vm_run' (stop-request)." <<<"$out" || fail "stop -v printed '$out'"
+[ ! -s "$scratch/stderr" ] || fail "stop printed on stderr: $(cat "$scratch/stderr")"
+check_json "$(microvmctl show --json "$vm_run")" \
+        'j["State"] == "stopped" and j["StopReason"] == "stop-request" and j["MainPID"] == 0'
+expect_serial "$vm_run" "microvm-guest: power button, shutting down"
+[ ! -e "/proc/$pid" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != qemu-system-x86 ] ||
+        fail "QEMU $pid still runs"
+microvmctl status "$vm_run" >"$scratch/status"
+expect_line "$scratch/status" "       State: stopped"
+expect_line "$scratch/status" " Stop reason: stop-request"
+expect_line "$scratch/status" "microvm-guest: power button, shutting down"
+grep -q 'Main PID' "$scratch/status" && fail "status of a stopped VM shows a PID"
+echo "   ok: stopped, stop-request, the guest's shutdown line"
+
+step "errors: stop and kill of a stopped VM"
+expect_fail 1 "VM '$vm_run' is not running (it is stopped)" microvmctl stop "$vm_run"
+expect_fail 1 "VM '$vm_run' is not running (it is stopped)" microvmctl kill "$vm_run"
+
+step "kill --signal=KILL of a running VM"
+timed microvmctl start "$vm_run"
+wait_for "$boot_timeout" "guest ready line after the second start" booted "$vm_run"
+pid=$(prop "$vm_run" MainPID)
+out=$(microvmctl kill -v --signal=KILL "$vm_run")
+[ "$out" = "Sent SIGKILL to VM '$vm_run'." ] || fail "kill -v printed '$out'"
+wait_for 10 "$vm_run stopped after SIGKILL" state_is "$vm_run" stopped
+check_json "$(microvmctl show --json "$vm_run")" 'j["StopReason"] == "killed" and j["MainPID"] == 0'
+microvmctl status "$vm_run" | grep -qx ' Stop reason: killed' || fail "status lacks 'Stop reason: killed'"
+echo "   ok: status says killed"
+
+step "stop --timeout of a guest that ignores the power button: killed, with a warning"
+microvmctl create "$vm_stubborn" --set Kernel="$guest/vmlinuz" --set Initrd="$guest/initramfs.cpio.gz" \
+        --set MemoryMiB=256 --set KernelCommandLine=microvm.ignore_powerbutton=1
+timed microvmctl start "$vm_stubborn"
+wait_for "$boot_timeout" "guest ready line of $vm_stubborn" booted "$vm_stubborn"
+timed microvmctl stop --timeout=2 "$vm_stubborn" >"$scratch/stdout" 2>"$scratch/stderr" ||
+        fail "stop --timeout=2 failed: $(cat "$scratch/stderr")"
+expect_line "$scratch/stderr" "microvmctl: VM '$vm_stubborn' did not shut down in time and was killed."
+[ ! -s "$scratch/stdout" ] || fail "stop printed '$(cat "$scratch/stdout")' without -v"
+check_json "$(microvmctl show --json "$vm_stubborn")" \
+        'j["State"] == "stopped" and j["StopReason"] == "timeout-kill"'
+expect_serial "$vm_stubborn" "microvm-guest: power button pressed, ignored"
+
+step "usage errors of start, stop and kill exit 2"
+expect_fail 2 "Unknown signal 'NOPE'" microvmctl kill --signal=NOPE "$vm_run"
+expect_fail 2 "Unknown signal 'SIGNOPE'" microvmctl kill -s SIGNOPE "$vm_run"
+expect_fail 2 "Unknown signal '0'" microvmctl kill --signal=0 "$vm_run"
+expect_fail 2 "--timeout takes a whole number of seconds" microvmctl stop --timeout=0 "$vm_run"
+expect_fail 2 "--timeout takes a whole number of seconds" microvmctl stop --timeout=soon "$vm_run"
+expect_fail 2 "--timeout applies to 'stop' only" microvmctl start --timeout=5 "$vm_run"
+expect_fail 2 "--signal applies to 'kill' only" microvmctl stop --signal=KILL "$vm_run"
+expect_fail 2 "needs VM names" microvmctl start
+expect_fail 2 "Too many arguments" microvmctl status "$vm_run" "$vm"
+
+step "delete removes them"
+microvmctl delete "$vm" "$vm_file" "$vm_mixed" "$vm_run" "$vm_stubborn"
+for name in "$vm" "$vm_file" "$vm_mixed" "$vm_run" "$vm_stubborn"; do
+        [ ! -e "$config_dir/$name.vm" ] || fail "$config_dir/$name.vm is still there"
+        expect_fail 1 "No VM '$name'" microvmctl show "$name"
+done
+if microvmctl list --no-legend | grep -q "^ctl-[a-z]*-$$ "; then
+        fail "list still shows a deleted VM"
+fi
+
+echo "PASS"

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Key files: parse → print is byte-identical for what the printer wrote, a hand-written file
+ * prints in canonical order with its comments, and every error has its own case and message. */
+
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include "fileio.h"
+#include "keyfile.h"
+#include "test-util.h"
+
+static char *golden_path(const char *name) {
+        const char *src = getenv("MVM_SOURCE_DIR");
+
+        cr_assert_not_null(src, "MVM_SOURCE_DIR names the source tree (meson test sets it)");
+        return g_build_filename(src, "tests", "golden", "keyfile", name, NULL);
+}
+
+static char *golden_read(const char *name) {
+        g_autofree char *path = golden_path(name);
+        char *text = file_read(path, NULL);
+
+        cr_assert_not_null(text, "%s: %m", path);
+        return text;
+}
+
+/* diff -u of the golden file and text, for the failure message. */
+static char *golden_diff(const char *path, const char *text) {
+        _cleanup_(tmpdir_freep) char *dir = tmpdir_new();
+        g_autofree char *got = g_build_filename(dir, "got", NULL), *out = g_build_filename(dir, "diff", NULL);
+        char *argv[] = { (char *) "diff", (char *) "-u", (char *) "--label", (char *) "expected",
+                         (char *) "--label", (char *) "got", (char *) path, got, NULL };
+        posix_spawn_file_actions_t actions;
+        char *diff = NULL;
+        int status;
+        pid_t pid;
+
+        file_write(got, text, strlen(text));
+        cr_assert_eq(posix_spawn_file_actions_init(&actions), 0);
+        cr_assert_eq(posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+        if (posix_spawnp(&pid, "diff", &actions, NULL, argv, environ) == 0 && waitpid(pid, &status, 0) == pid)
+                diff = file_read(out, NULL);
+        posix_spawn_file_actions_destroy(&actions);
+        return diff ?: g_strdup_printf("(no diff(1)) got:\n%s", text);
+}
+
+/* Compares text with tests/golden/keyfile/name byte for byte, with a diff on failure. With
+ * MVM_UPDATE_GOLDEN=1 the golden file is rewritten instead. */
+static void golden_check(const char *name, const char *text) {
+        g_autofree char *path = golden_path(name), *expected = NULL, *diff = NULL;
+        size_t size = 0;
+
+        if (streq_ptr(getenv("MVM_UPDATE_GOLDEN"), "1")) {
+                cr_assert_eq(write_file_atomic(path, text, strlen(text), 0644), 0, "rewriting %s", path);
+                cr_log_info("rewrote %s", path);
+                return;
+        }
+
+        expected = file_read(path, &size);
+        cr_assert_not_null(expected, "%s: %m (MVM_UPDATE_GOLDEN=1 writes it)", path);
+        if (size == strlen(text) && memcmp(expected, text, size) == 0)
+                return;
+        diff = golden_diff(path, text);
+        cr_expect_fail("%s differs (MVM_UPDATE_GOLDEN=1 rewrites it):\n%s", name, diff);
+}
+
+static GVariant *parse_variant(const char *text) {
+        g_autoptr(GError) error = NULL;
+        GVariant *v = g_variant_parse(G_VARIANT_TYPE_VARDICT, text, NULL, NULL, &error);
+
+        cr_assert_not_null(v, "%s: %s", text, error ? error->message : "?");
+        return g_variant_ref_sink(v);
+}
+
+static void comment_set(char **where, const char *text) {
+        g_free(*where);
+        *where = g_strdup(text);
+}
+
+/* Comments everywhere they can be: before sections, before keys, and at the end. */
+static void add_comments(Config *c) {
+        ConfigGroup *vm = &c->groups[CONFIG_SECTION_VM][0], *boot = &c->groups[CONFIG_SECTION_BOOT][0];
+        ConfigGroup *drives = c->groups[CONFIG_SECTION_DRIVE];
+
+        comment_set(&vm->comment, "# The web server.\n# Edited by hand; microvmd keeps these lines.\n");
+        comment_set(&vm->key_comments[CONFIG_VCPUS], "# Two is plenty.\n");
+        comment_set(&vm->key_comments[CONFIG_MEMORY_MIB], "\n; The old style of comment works too.\n");
+        comment_set(&boot->comment, "\n# Direct kernel boot.\n\n");
+        comment_set(&boot->key_comments[CONFIG_KERNEL_COMMAND_LINE], "  # Indented, kept as written.\n");
+        comment_set(&drives[0].comment, "\n#[Drive]\n#Path=/commented/out.img\n\n");
+        comment_set(&drives[1].key_comments[CONFIG_DRIVE_READ_ONLY], "#\n");
+        comment_set(&c->trailer, "\n# The end.\n");
+}
+
+static const struct {
+        const char *name;       /* the golden file: NAME.vm */
+        const char *dict;
+        void (*decorate)(Config *c);
+} round_trips[] = {
+        { "minimal", "{'Kernel': <'/var/lib/microvm/images/vmlinuz'>}", NULL },
+        { "full",
+          "{'Hypervisor': <'qemu'>, 'Accelerator': <'tcg'>, 'VCPUs': <uint32 2>, 'MemoryMiB': <uint64 512>, "
+          "'Autostart': <true>, 'Kernel': <'/var/lib/microvm/images/vmlinuz'>, "
+          "'Initrd': <'/var/lib/microvm/images/initrd.img'>, "
+          "'KernelCommandLine': <'console=ttyS0 root=/dev/vda rw quiet'>, "
+          "'Drives': <[{'Path': <'/var/lib/microvm/web/root.img'>, 'ReadOnly': <false>, 'Root': <true>}]>}",
+          NULL },
+        { "drives",
+          "{'Kernel': <'/var/lib/microvm/images/vmlinuz'>, "
+          "'Drives': <[{'Path': <'/var/lib/microvm/db/root.img'>, 'Root': <true>}, "
+          "{'Path': <'/var/lib/microvm/images/data.img'>, 'ReadOnly': <true>}, "
+          "{'Path': <'/dev/vg0/db-scratch'>}]>}",
+          NULL },
+        { "comments",
+          "{'VCPUs': <uint32 2>, 'MemoryMiB': <uint64 1024>, 'Kernel': <'/var/lib/microvm/images/vmlinuz'>, "
+          "'KernelCommandLine': <'console=ttyS0'>, "
+          "'Drives': <[{'Path': <'/var/lib/microvm/web/root.img'>, 'Root': <true>}, "
+          "{'Path': <'/var/lib/microvm/web/data.img'>, 'ReadOnly': <true>}]>}",
+          add_comments },
+};
+
+Test(keyfile, round_trip) {
+        for (size_t i = 0; i < ELEMENTSOF(round_trips); i++) {
+                const char *name = round_trips[i].name;
+                g_autofree char *file = g_strdup_printf("%s.vm", name), *error = NULL;
+                g_autofree char *printed = NULL, *golden = NULL, *reprinted = NULL;
+                g_autoptr(GVariant) dict = parse_variant(round_trips[i].dict), set = NULL, set_back = NULL;
+                _cleanup_(config_freep) Config *c = NULL, *back = NULL;
+
+                /* What the printer writes for this configuration… */
+                cr_assert_eq(config_from_variant(dict, &c, &error), 0, "%s: %s", name, strempty(error));
+                if (round_trips[i].decorate)
+                        round_trips[i].decorate(c);
+                printed = keyfile_print(c);
+                golden_check(file, printed);
+
+                /* …parses and prints back byte for byte, with the same values. */
+                golden = golden_read(file);
+                cr_assert_eq(keyfile_parse(golden, file, &back, &error), 0, "%s: %s", name, strempty(error));
+                reprinted = keyfile_print(back);
+                expect_streq(reprinted, golden, name);
+                set = g_variant_ref_sink(config_to_variant(c, false));
+                set_back = g_variant_ref_sink(config_to_variant(back, false));
+                cr_expect(g_variant_equal(set, set_back), "%s: the same values after parsing", name);
+        }
+}
+
+/* A hand-written file, out of order and loosely spelled, prints in the canonical order and
+ * form, each comment still before its section or key; the result is a fixed point. */
+Test(keyfile, canonical_order) {
+        g_autofree char *input = golden_read("noncanonical.in"), *error = NULL, *printed = NULL, *again = NULL;
+        _cleanup_(config_freep) Config *c = NULL, *back = NULL;
+
+        cr_assert_eq(keyfile_parse(input, "noncanonical.in", &c, &error), 0, "%s", strempty(error));
+        printed = keyfile_print(c);
+        golden_check("noncanonical.vm", printed);
+
+        cr_assert_eq(keyfile_parse(printed, "noncanonical.vm", &back, &error), 0, "%s", strempty(error));
+        again = keyfile_print(back);
+        expect_streq(again, printed, "printed twice");
+}
+
+/* Files a person might write that print differently, and what they print as. */
+Test(keyfile, normalized) {
+        static const struct {
+                const char *name;
+                const char *text;
+                const char *printed;
+        } cases[] = {
+                { "no final newline", "[Boot]\nKernel=/k", "[Boot]\nKernel=/k\n" },
+                { "white space around = and the line", "  [Boot]  \n\tKernel  =  /k \n", "[Boot]\nKernel=/k\n" },
+                { "CRLF line ends", "[Boot]\r\nKernel=/k\r\n", "[Boot]\nKernel=/k\n" },
+                { "= inside the value", "[Boot]\nKernel=/k\nKernelCommandLine=a=b c==d\n",
+                  "[Boot]\nKernel=/k\nKernelCommandLine=a=b c==d\n" },
+                { "# and ; inside the value", "[Boot]\nKernel=/k\nKernelCommandLine=a#b ;c\n",
+                  "[Boot]\nKernel=/k\nKernelCommandLine=a#b ;c\n" },
+                { "empty value", "[Boot]\nKernel=/k\nInitrd=\n", "[Boot]\nKernel=/k\nInitrd=\n" },
+                { "boolean spellings", "[VM]\nAutostart=TRUE\n[Boot]\nKernel=/k\n[Drive]\nPath=/a\nReadOnly=0\n",
+                  "[VM]\nAutostart=yes\n\n[Boot]\nKernel=/k\n\n[Drive]\nPath=/a\nReadOnly=no\n" },
+                { "leading zeros", "[VM]\nVCPUs=007\n[Boot]\nKernel=/k\n", "[VM]\nVCPUs=7\n\n[Boot]\nKernel=/k\n" },
+                { "an empty section", "[VM]\n[Boot]\nKernel=/k\n", "[Boot]\nKernel=/k\n" },
+                { "a section twice", "[Boot]\nKernel=/k\n[VM]\nVCPUs=2\n[Boot]\nInitrd=/i\n",
+                  "[VM]\nVCPUs=2\n\n[Boot]\nKernel=/k\nInitrd=/i\n" },
+                { "blank lines", "\n\n[Boot]\n\nKernel=/k\n\n", "\n\n[Boot]\n\nKernel=/k\n\n" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(config_freep) Config *c = NULL;
+                g_autofree char *error = NULL, *printed = NULL;
+
+                cr_expect_eq(keyfile_parse(cases[i].text, "test.vm", &c, &error), 0, "%s: %s", cases[i].name,
+                             strempty(error));
+                if (!c)
+                        continue;
+                printed = keyfile_print(c);
+                expect_streq(printed, cases[i].printed, cases[i].name);
+        }
+}
+
+Test(keyfile, print_empty) {
+        _cleanup_(config_freep) Config *c = config_new();
+        g_autofree char *printed = keyfile_print(c);
+
+        expect_streq(printed, "", "an empty configuration");
+}
+
+#define SECTION_HEADER "a section header is [Name]"
+#define SECTIONS "use [VM], [Boot] or [Drive]"
+#define OUTSIDE "is outside any section: put it under [VM], [Boot] or [Drive]"
+#define U_BAD(t) "must be an unsigned decimal number below 2^32, not '" t "'"
+#define T_BAD(t) "must be an unsigned decimal number, not '" t "'"
+#define B_BAD(t) "must be a boolean (yes or no), not '" t "'"
+#define MEMORY_BAD(n) "must be between 16 and {host} (the host's memory), not " n
+#define KERNEL_REQUIRED "Kernel is required (the absolute path of the guest kernel image)"
+#define PATH_REQUIRED "Path is required (the absolute path of the image file or block device)"
+#define BOOT "[Boot]\nKernel=/k\n"
+
+static const struct {
+        const char *name;
+        const char *text;
+        const char *error;      /* for "test.vm"; {host} and {host+1} as in test-config-schema.c */
+} errors[] = {
+        /* Section headers */
+        { "header without ]", "[VM\n", "test.vm:1: '[VM': " SECTION_HEADER },
+        { "header with text after it", "[VM] # comment\n", "test.vm:1: '[VM] # comment': " SECTION_HEADER },
+        { "a lone [", "[\n", "test.vm:1: '[': " SECTION_HEADER },
+        { "bad header on a later line", "# c\n\n" BOOT "[Drive\n", "test.vm:5: '[Drive': " SECTION_HEADER },
+        { "unknown section", "[Network]\n", "test.vm:1: Unknown section [Network]: " SECTIONS },
+        { "section names are case-sensitive", BOOT "[vm]\n", "test.vm:3: Unknown section [vm]: " SECTIONS },
+        { "a section's bus name", BOOT "[Drives]\n", "test.vm:3: Unknown section [Drives]: " SECTIONS },
+        { "empty section name", "[]\n", "test.vm:1: Unknown section []: " SECTIONS },
+        /* Key lines */
+        { "key outside a section", "VCPUs=2\n" BOOT, "test.vm:1: VCPUs= " OUTSIDE },
+        { "key outside a section after comments", "# c\n\nKernel=/k\n", "test.vm:3: Kernel= " OUTSIDE },
+        { "unknown key", "[VM]\nCPUs=2\n", "test.vm:2: Unknown key CPUs= in [VM]: see 'microvmctl keys'" },
+        { "key in the wrong section", "[Boot]\nVCPUs=2\n", "test.vm:2: Unknown key VCPUs= in [Boot]: see 'microvmctl keys'" },
+        { "drive key in [VM]", "[VM]\nPath=/a\n", "test.vm:2: Unknown key Path= in [VM]: see 'microvmctl keys'" },
+        { "key names are case-sensitive", "[VM]\nvcpus=2\n", "test.vm:2: Unknown key vcpus= in [VM]: see 'microvmctl keys'" },
+        { "empty key", "[VM]\n=2\n", "test.vm:2: Unknown key = in [VM]: see 'microvmctl keys'" },
+        { "no '='", "[VM]\nVCPUs 2\n", "test.vm:2: 'VCPUs 2': expected Key=value" },
+        { "no '=', white space around", "[VM]\n  Autostart  \n", "test.vm:2: 'Autostart': expected Key=value" },
+        { "duplicate key", "[VM]\nVCPUs=2\nVCPUs=3\n", "test.vm:3: VCPUs= is set twice in one [VM] section" },
+        { "duplicate key, the same value", "[Boot]\nKernel=/k\nKernel=/k\n",
+          "test.vm:3: Kernel= is set twice in one [Boot] section" },
+        { "duplicate key in a repeated [VM]", "[VM]\nVCPUs=2\n[VM]\nVCPUs=3\n",
+          "test.vm:4: VCPUs= is set twice in one [VM] section" },
+        { "duplicate key in a drive", BOOT "[Drive]\nPath=/a\nPath=/b\n",
+          "test.vm:5: Path= is set twice in one [Drive] section" },
+        /* Values, per type */
+        { "u: not a number", "[VM]\nVCPUs=two\n", "test.vm:2: VCPUs=: " U_BAD("two") },
+        { "u: sign", "[VM]\nVCPUs=+2\n", "test.vm:2: VCPUs=: " U_BAD("+2") },
+        { "u: hexadecimal", "[VM]\nVCPUs=0x2\n", "test.vm:2: VCPUs=: " U_BAD("0x2") },
+        { "u: empty", "[VM]\nVCPUs=\n", "test.vm:2: VCPUs=: " U_BAD("") },
+        { "u: inner space", "[VM]\nVCPUs=1 2\n", "test.vm:2: VCPUs=: " U_BAD("1 2") },
+        { "t: negative", "[VM]\nMemoryMiB=-1\n", "test.vm:2: MemoryMiB=: " T_BAD("-1") },
+        { "t: unit suffix", "[VM]\nMemoryMiB=512M\n", "test.vm:2: MemoryMiB=: " T_BAD("512M") },
+        { "b: not a boolean", "[VM]\nAutostart=maybe\n", "test.vm:2: Autostart=: " B_BAD("maybe") },
+        { "b: empty", "[VM]\nAutostart=\n", "test.vm:2: Autostart=: " B_BAD("") },
+        { "b: in a drive", BOOT "[Drive]\nPath=/a\nReadOnly=2\n", "test.vm:5: ReadOnly=: " B_BAD("2") },
+        { "s: not a choice", "[VM]\nHypervisor=xen\n",
+          "test.vm:2: Hypervisor=: must be one of 'qemu', 'firecracker', 'cloud-hypervisor', not 'xen'" },
+        { "s: choices are case-sensitive", "[VM]\nAccelerator=KVM\n",
+          "test.vm:2: Accelerator=: must be one of 'auto', 'kvm', 'tcg', not 'KVM'" },
+        { "s: relative Kernel", "[Boot]\nKernel=vmlinuz\n", "test.vm:2: Kernel=: must be an absolute path, not 'vmlinuz'" },
+        { "s: empty Kernel", "[Boot]\nKernel=\n", "test.vm:2: Kernel=: must be an absolute path, not ''" },
+        { "s: relative Initrd", BOOT "Initrd=initrd.img\n",
+          "test.vm:3: Initrd=: must be an absolute path, not 'initrd.img'" },
+        { "s: relative drive Path", BOOT "[Drive]\nPath=root.img\n",
+          "test.vm:4: Path=: must be an absolute path, not 'root.img'" },
+        { "s: control character", BOOT "KernelCommandLine=quiet\tsplash\n",
+          "test.vm:3: KernelCommandLine=: must not contain control characters such as newlines" },
+        { "s: carriage return inside", BOOT "KernelCommandLine=a\rb\n",
+          "test.vm:3: KernelCommandLine=: must not contain control characters such as newlines" },
+        /* Out of range */
+        { "VCPUs 0", "[VM]\nVCPUs=0\n", "test.vm:2: VCPUs=: must be between 1 and 256, not 0" },
+        { "VCPUs 257", "[VM]\nVCPUs=257\n", "test.vm:2: VCPUs=: must be between 1 and 256, not 257" },
+        { "VCPUs 2^32", "[VM]\nVCPUs=4294967296\n", "test.vm:2: VCPUs=: " U_BAD("4294967296") },
+        { "MemoryMiB 0", "[VM]\nMemoryMiB=0\n", "test.vm:2: MemoryMiB=: " MEMORY_BAD("0") },
+        { "MemoryMiB 15", "[VM]\nMemoryMiB=15\n", "test.vm:2: MemoryMiB=: " MEMORY_BAD("15") },
+        { "MemoryMiB above the host", "[VM]\nMemoryMiB={host+1}\n", "test.vm:2: MemoryMiB=: " MEMORY_BAD("{host+1}") },
+        { "MemoryMiB 2^64", "[VM]\nMemoryMiB=18446744073709551616\n",
+          "test.vm:2: MemoryMiB=: " T_BAD("18446744073709551616") },
+        /* The whole file */
+        { "missing Kernel", "[VM]\nVCPUs=2\n", "test.vm: " KERNEL_REQUIRED },
+        { "empty file", "", "test.vm: " KERNEL_REQUIRED },
+        { "only comments", "# nothing here\n\n", "test.vm: " KERNEL_REQUIRED },
+        { "[Boot] without Kernel", "[Boot]\nInitrd=/i\n", "test.vm: " KERNEL_REQUIRED },
+        { "missing drive Path", BOOT "[Drive]\nReadOnly=yes\n", "test.vm: Drives[0]." PATH_REQUIRED },
+        { "empty second [Drive]", BOOT "[Drive]\nPath=/a\n[Drive]\n", "test.vm: Drives[1]." PATH_REQUIRED },
+        { "two Root drives", BOOT "[Drive]\nPath=/a\nRoot=yes\n[Drive]\nPath=/b\n[Drive]\nPath=/c\nRoot=yes\n",
+          "test.vm: Drives[0] and Drives[2] both have Root=yes: at most one drive holds the root file system" },
+        { "the same drive twice", BOOT "[Drive]\nPath=/a\n[Drive]\nPath=/a\nReadOnly=yes\n",
+          "test.vm: Drives[0] and Drives[1] both use '/a': attach each image once" },
+        { "non-UTF-8 value", "[Boot]\nKernel=/k\xff\n", "test.vm: not valid UTF-8" },
+        { "non-UTF-8 comment", "# caf\xe9\n" BOOT, "test.vm: not valid UTF-8" },
+        { "non-UTF-8 key", "[Boot]\nKernel=/k\n\xc3=x\n", "test.vm: not valid UTF-8" },
+        /* The first error wins */
+        { "first of two errors", "[VM]\nVCPUs=0\nMemoryMiB=0\n", "test.vm:2: VCPUs=: must be between 1 and 256, not 0" },
+        { "a line error before validation", "[VM]\nNope=1\n", "test.vm:2: Unknown key Nope= in [VM]: see 'microvmctl keys'" },
+};
+
+/* Replaces {host}, {host+1} and {path} in s. */
+static char *expand(const char *s, const char *path) {
+        g_autofree char *host = g_strdup_printf("%" PRIu64, config_host_memory_mib());
+        g_autofree char *above = g_strdup_printf("%" PRIu64, config_host_memory_mib() + 1);
+        const char *from[] = { "{host+1}", "{host}", "{path}" }, *to[] = { above, host, strempty(path) };
+        char *out = g_strdup(s);
+
+        for (size_t i = 0; i < ELEMENTSOF(from); i++) {
+                g_auto(GStrv) parts = g_strsplit(out, from[i], -1);
+
+                g_free(out);
+                out = g_strjoinv(to[i], parts);
+        }
+        return out;
+}
+
+Test(keyfile, errors) {
+        for (size_t i = 0; i < ELEMENTSOF(errors); i++) {
+                g_autofree char *text = expand(errors[i].text, NULL), *expected = expand(errors[i].error, NULL);
+                g_autofree char *error = NULL;
+                Config *c = NULL;
+
+                cr_expect_eq(keyfile_parse(text, "test.vm", &c, &error), -EINVAL, "%s", errors[i].name);
+                cr_expect_null(c, "%s: nothing returned", errors[i].name);
+                expect_streq(error, expected, errors[i].name);
+        }
+}
+
+/* No message wanted: still refused, nothing returned. */
+Test(keyfile, errors_without_message) {
+        for (size_t i = 0; i < ELEMENTSOF(errors); i++) {
+                g_autofree char *text = expand(errors[i].text, NULL);
+                Config *c = NULL;
+
+                cr_expect_eq(keyfile_parse(text, "test.vm", &c, NULL), -EINVAL, "%s", errors[i].name);
+                cr_expect_null(c, "%s: nothing returned", errors[i].name);
+        }
+}
+
+/* The same text from a file: the message names the file's path. */
+Test(keyfile, errors_from_file) {
+        _cleanup_(tmpdir_freep) char *dir = tmpdir_new();
+        g_autofree char *path = g_build_filename(dir, "web.vm", NULL);
+
+        for (size_t i = 0; i < ELEMENTSOF(errors); i++) {
+                g_autofree char *text = expand(errors[i].text, NULL), *error = NULL, *expected = NULL;
+                g_autofree char *with_path = NULL;
+                Config *c = NULL;
+
+                /* "test.vm" in the expected message becomes the path. */
+                with_path = g_strconcat("{path}", errors[i].error + strlen("test.vm"), NULL);
+                expected = expand(with_path, path);
+                file_write(path, text, strlen(text));
+                cr_expect_eq(keyfile_load(path, &c, &error), -EINVAL, "%s", errors[i].name);
+                cr_expect_null(c, "%s: nothing returned", errors[i].name);
+                expect_streq(error, expected, errors[i].name);
+        }
+}
+
+Test(keyfile, load) {
+        _cleanup_(tmpdir_freep) char *dir = tmpdir_new();
+        g_autofree char *path = g_build_filename(dir, "web.vm", NULL), *golden = golden_read("full.vm");
+        g_autofree char *error = NULL, *printed = NULL;
+        _cleanup_(config_freep) Config *c = NULL;
+
+        file_write(path, golden, strlen(golden));
+        cr_assert_eq(keyfile_load(path, &c, &error), 0, "%s", strempty(error));
+        cr_expect_null(error, "no message on success");
+        printed = keyfile_print(c);
+        expect_streq(printed, golden, "loaded full.vm");
+}
+
+Test(keyfile, load_errors) {
+        static const struct {
+                const char *name;
+                const char *file;       /* in the scratch directory */
+                const char *contents;   /* NULL: see the test */
+                size_t size;
+                int r;
+                const char *error;
+        } cases[] = {
+                { "NUL byte after the text", "nul.vm", BOOT "\0[VM]\n", sizeof(BOOT "\0[VM]\n") - 1, -EINVAL,
+                  "{path}: contains a NUL byte: a key file is text" },
+                { "NUL byte first", "nul-first.vm", "\0" BOOT, sizeof("\0" BOOT) - 1, -EINVAL,
+                  "{path}: contains a NUL byte: a key file is text" },
+                { "NUL byte last", "nul-last.vm", BOOT "\0", sizeof(BOOT "\0") - 1, -EINVAL,
+                  "{path}: contains a NUL byte: a key file is text" },
+                { "non-UTF-8", "latin1.vm", "# caf\xe9\n" BOOT, sizeof("# caf\xe9\n" BOOT) - 1, -EINVAL,
+                  "{path}: not valid UTF-8" },
+                { "missing file", "missing.vm", NULL, 0, -ENOENT, "{path}: No such file or directory" },
+                { "a directory", "dir.vm", NULL, 0, -EISDIR, "{path}: Is a directory" },
+                { "too large", "big.vm", NULL, 0, -EFBIG, "{path}: File too large" },
+        };
+        _cleanup_(tmpdir_freep) char *dir = tmpdir_new();
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                g_autofree char *path = g_build_filename(dir, cases[i].file, NULL), *expected = NULL, *error = NULL;
+                Config *c = NULL;
+
+                if (cases[i].contents)
+                        file_write(path, cases[i].contents, cases[i].size);
+                else if (cases[i].r == -EISDIR)
+                        cr_assert_eq(mkdir(path, 0755), 0);
+                else if (cases[i].r == -EFBIG) {
+                        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+                        cr_assert_geq(fd, 0, "%s: %m", path);
+                        cr_assert_eq(ftruncate(fd, MVM_FILE_SIZE_MAX + 1), 0, "%s: %m", path);
+                }
+
+                expected = expand(cases[i].error, path);
+                cr_expect_eq(keyfile_load(path, &c, &error), cases[i].r, "%s", cases[i].name);
+                cr_expect_null(c, "%s: nothing returned", cases[i].name);
+                expect_streq(error, expected, cases[i].name);
+        }
+}

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* microvm-launch: what microvm@NAME.service runs.
+ *
+ *   microvm-launch start NAME    ExecStart: reads and checks NAME's key file, chooses the
+ *                                accelerator, reports READY=1 and execs the hypervisor, which
+ *                                so becomes the unit's main process.
+ *   microvm-launch stop NAME     ExecStop: asks the guest to power off through the hypervisor's
+ *                                control socket and waits for the hypervisor to exit; systemd
+ *                                bounds the wait with TimeoutStopSec= and kills after it.
+ *   microvm-launch stopped NAME  ExecStopPost: records why the VM stopped.
+ *
+ * Nothing stays resident: start execs, stop and stopped exit. */
+
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <inttypes.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+
+#include "accel.h"
+#include "backend.h"
+#include "bus-errors.h"
+#include "bus-names.h"
+#include "fileio.h"
+#include "keyfile.h"
+#include "launch-check.h"
+#include "log.h"
+#include "mvm-config.h"
+#include "qmp-command.h"
+#include "strv.h"
+#include "vm-files.h"
+#include "vm-name.h"
+#include "vm-state.h"
+
+typedef struct Launch {
+        const char *name;
+        char *runtime_dir;
+        char *state_dir;
+} Launch;
+
+static void launch_done(Launch *l) {
+        free(l->runtime_dir);
+        free(l->state_dir);
+}
+
+static int launch_init(Launch *l, const char *name) {
+        const char *e;
+        int r;
+
+        if (!vm_name_is_valid(name))
+                return log_error_errno(EINVAL, "'%s' is not a valid VM name: %s.", name, MVM_VM_NAME_RULE);
+        l->name = name;
+
+        /* systemd tells us the directories it made (RuntimeDirectory=, StateDirectory=). */
+        e = getenv("RUNTIME_DIRECTORY");
+        r = e ? ((l->runtime_dir = strdup(e)) ? 0 : -ENOMEM) : vm_runtime_dir(name, &l->runtime_dir);
+        if (r < 0)
+                return log_oom();
+        e = getenv("STATE_DIRECTORY");
+        r = e ? ((l->state_dir = strdup(e)) ? 0 : -ENOMEM) : vm_state_dir(name, &l->state_dir);
+        if (r < 0)
+                return log_oom();
+        return 0;
+}
+
+static int launch_write(const Launch *l, const char *file, const char *contents) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/%s", l->state_dir, file) < 0)
+                return -ENOMEM;
+        return write_file_atomic(path, contents, strlen(contents), 0644);
+}
+
+static int launch_read(const Launch *l, const char *file, char **ret) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/%s", l->state_dir, file) < 0)
+                return -ENOMEM;
+        return read_file(path, ret, NULL);
+}
+
+static void launch_unlink(const Launch *l, const char *file) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/%s", l->state_dir, file) >= 0)
+                (void) unlink(path);
+}
+
+/* Logs the failure and leaves it where microvmd finds it to answer StartVM with a named error. */
+_printf_(4, 5)
+static int start_failed(const Launch *l, int error, const char *bus_error, const char *format, ...) {
+        _cleanup_free_ char *message = NULL, *contents = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        errno = abs(error);
+        r = vasprintf(&message, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return log_oom();
+
+        log_error("%s", message);
+        if (asprintf(&contents, "%s\n%s\n", bus_error, message) >= 0)
+                (void) launch_write(l, MVM_START_ERROR_FILE, contents);
+        return -abs(error);
+}
+
+static int find_binary(const char *name, char **ret) {
+        _cleanup_free_ char *path_env = NULL;
+        const char *env = getenv("PATH");
+
+        if (strchr(name, '/')) {
+                if (access(name, X_OK) < 0)
+                        return negative_errno();
+                *ret = strdup(name);
+                return *ret ? 0 : -ENOMEM;
+        }
+
+        path_env = strdup(env ?: "/usr/local/bin:/usr/bin:/bin");
+        if (!path_env)
+                return -ENOMEM;
+        for (char *dir = strtok(path_env, ":"); dir; dir = strtok(NULL, ":")) {
+                _cleanup_free_ char *p = NULL;
+
+                if (asprintf(&p, "%s/%s", dir, name) < 0)
+                        return -ENOMEM;
+                if (access(p, X_OK) >= 0) {
+                        *ret = TAKE_PTR(p);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+/* The TSC rate, measured once per boot: a measurement costs 20 ms, a start should not. */
+static uint64_t tsc_khz_cached(void) {
+        _cleanup_free_ char *text = NULL, *line = NULL;
+        guint64 khz;
+
+        if (read_file(MVM_TSC_KHZ_CACHE, &text, NULL) >= 0 &&
+            g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, UINT64_MAX, &khz, NULL))
+                return khz;
+
+        khz = host_tsc_khz();
+        if (khz > 0 && asprintf(&line, "%" PRIu64 "\n", (uint64_t) khz) >= 0)
+                (void) write_file_atomic(MVM_TSC_KHZ_CACHE, line, strlen(line), 0644);
+        return khz;
+}
+
+static bool unit_property_is(sd_bus *bus, const char *unit, const char *property, uint64_t value) {
+        _cleanup_free_ char *path = NULL;
+        uint64_t current;
+
+        if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path) < 0)
+                return false;
+        return sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Service",
+                                           property, NULL, 't', &current) >= 0 && current == value;
+}
+
+/* The unit's resource limits follow the VM's size: MemoryMax= is the guest's memory plus what the
+ * hypervisor needs itself, CPUQuota= one CPU per vCPU. Set at runtime on this very unit, so they
+ * hold for "systemctl start" as for StartVM, and vanish with the unit. */
+static int launch_set_resources(const Launch *l, const Backend *backend, const BackendContext *ctx) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *unit = NULL;
+        uint64_t memory = (config_get_number(ctx->config, CONFIG_MEMORY_MIB) + backend->overhead_mib[ctx->accelerator])
+                          * 1024 * 1024;
+        uint64_t quota = config_get_number(ctx->config, CONFIG_VCPUS) * 1000000u;
+        int r;
+
+        if (asprintf(&unit, MVM_UNIT_PREFIX "%s" MVM_UNIT_SUFFIX, l->name) < 0)
+                return log_oom();
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot reach systemd to set resource limits, ignoring: %m");
+
+        /* Runtime settings persist as drop-ins until reboot; rewriting equal ones would only make
+         * systemctl say that the unit changed on disk. */
+        if (unit_property_is(bus, unit, "MemoryMax", memory) && unit_property_is(bus, unit, "CPUQuotaPerSecUSec", quota))
+                return 0;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "SetUnitProperties", &error, NULL, "sba(sv)", unit,
+                               /* runtime= */ true, 2, "MemoryMax", "t", memory, "CPUQuotaPerSecUSec", "t", quota);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot set the resource limits of %s, ignoring: %s", unit,
+                                         error.message ?: strerror(-r));
+
+        log_info("Limits: MemoryMax=%" PRIu64 "M CPUQuota=%" PRIu64 "%%.", memory / 1024 / 1024, quota / 10000);
+        return 0;
+}
+
+static int verb_start(Launch *l) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *config_path = NULL, *binary = NULL, *accel_reason = NULL, *cmdline = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *problem = NULL;
+        g_autofree char *error = NULL;
+        const char *error_name;
+        BackendContext ctx = { .name = l->name, .runtime_dir = l->runtime_dir, .state_dir = l->state_dir };
+        const Backend *backend;
+        int r;
+
+        launch_unlink(l, MVM_START_ERROR_FILE);
+        launch_unlink(l, MVM_STOP_MARKER_FILE);
+        launch_unlink(l, MVM_KILL_MARKER_FILE);
+        launch_unlink(l, MVM_TIMEOUT_MARKER_FILE);
+
+        r = vm_config_path_find(l->name, &config_path, NULL);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_NO_SUCH_VM, "No VM '%s': no key file in %s or %s.", l->name,
+                                    MVM_RUNTIME_CONFIG_DIR, MVM_CONFIG_DIR);
+
+        r = keyfile_load(config_path, &config, &error);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_INVALID_CONFIG, "%s", error);
+        ctx.config = config;
+
+        r = launch_check(config, &error_name, &problem);
+        if (r < 0)
+                return start_failed(l, r, error_name, "%s.", problem);
+        backend = backend_get(config_get_string(config, CONFIG_HYPERVISOR));
+
+        r = find_binary(backend->binary, &binary);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
+                                    "The %s hypervisor (%s) is not installed: %m.", backend->name, backend->binary);
+        ctx.binary = binary;
+
+        r = accelerator_resolve(config_get_string(config, CONFIG_ACCELERATOR), MVM_KVM_PROBE_CACHE,
+                                &ctx.accelerator, &accel_reason);
+        if (r == -EOPNOTSUPP)
+                return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
+                                    "Accelerator=kvm, but KVM is not usable here: %s. Use Accelerator=auto or tcg.",
+                                    accel_reason);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot choose an accelerator: %m.");
+        log_info("Accelerator: %s.", accel_reason);
+
+        if (ctx.accelerator == ACCELERATOR_TCG)
+                ctx.tsc_khz = tsc_khz_cached();
+
+        (void) launch_set_resources(l, backend, &ctx);
+
+        r = backend->build_argv(&ctx, &argv);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_INVALID_CONFIG, "Cannot build the %s command line: %m.",
+                                    backend->name);
+
+        cmdline = strv_join(argv, " ");
+        log_info("Starting: %s", strempty(cmdline));
+
+        /* Ready now: from here the unit's main process is the hypervisor itself. */
+        (void) sd_notify(/* unset_environment= */ true, "READY=1\nSTATUS=Running.");
+        execv(argv[0], argv);
+        return start_failed(l, errno, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot execute %s: %m.", argv[0]);
+}
+
+/* A guest still booting may not listen to its power button yet: press it again this often. */
+#define POWER_BUTTON_REPEAT_MS 1000
+
+static int verb_stop(Launch *l) {
+        _cleanup_free_ char *socket_path = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        const char *e = getenv("MAINPID");
+        pid_t pid;
+        int r;
+
+        /* Without $MAINPID the hypervisor has already exited: nothing to ask. */
+        if (!e || !e[0])
+                return 0;
+        pid = (pid_t) strtol(e, NULL, 10);
+
+        /* Wait on the hypervisor's exit itself, not on a socket or stdin. */
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                return errno == ESRCH ? 0 : log_error_errno(errno, "Cannot watch process %d: %m", (int) pid);
+
+        (void) launch_write(l, MVM_STOP_MARKER_FILE, "\n");
+
+        if (asprintf(&socket_path, "%s/" MVM_QMP_SOCKET, l->runtime_dir) < 0)
+                return log_oom();
+
+        /* No timeout of our own: systemd's TimeoutStopSec= ends this and kills the hypervisor. */
+        for (unsigned presses = 0;; presses++) {
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+                r = qmp_execute_simple(socket_path, "system_powerdown");
+                if (r < 0 && presses == 0)
+                        /* systemd's SIGTERM and, after the timeout, SIGKILL follow. */
+                        return log_error_errno(r, "Could not ask VM %s to power off through %s: %m", l->name,
+                                               socket_path);
+                if (presses == 0)
+                        log_info("Asked VM %s to power off; waiting for the guest to shut down.", l->name);
+
+                r = poll(&p, 1, POWER_BUTTON_REPEAT_MS);
+                if (r > 0)
+                        return 0;
+                if (r < 0 && errno != EINTR)
+                        return log_error_errno(errno, "Cannot wait for VM %s: %m", l->name);
+        }
+}
+
+static bool launch_has(const Launch *l, const char *file) {
+        _cleanup_free_ char *contents = NULL;
+
+        return launch_read(l, file, &contents) >= 0;
+}
+
+/* ExecStopPost: systemd passes $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS; the markers say
+ * what was asked for: a stop (ExecStop), a kill or a kill after a stop timeout (microvmd). */
+static StopReason stop_reason(const Launch *l) {
+        const char *result = getenv("SERVICE_RESULT") ?: "", *code = getenv("EXIT_CODE") ?: "",
+                   *status = getenv("EXIT_STATUS") ?: "";
+        bool asked = launch_has(l, MVM_STOP_MARKER_FILE);
+
+        if (launch_has(l, MVM_START_ERROR_FILE))
+                return STOP_REASON_START_FAILED;
+        if (streq(result, "timeout") || launch_has(l, MVM_TIMEOUT_MARKER_FILE))
+                return STOP_REASON_TIMEOUT_KILL;
+        if (launch_has(l, MVM_KILL_MARKER_FILE))
+                return STOP_REASON_KILLED;
+        if (streq(code, "exited") && streq(status, "0"))
+                return asked ? STOP_REASON_STOP_REQUEST : STOP_REASON_GUEST_POWEROFF;
+        /* The guest could not be asked (no control socket), so systemd's SIGTERM ended it. */
+        if (asked && streq(code, "killed"))
+                return STOP_REASON_STOP_REQUEST;
+        return STOP_REASON_CRASHED;
+}
+
+static int verb_stopped(Launch *l) {
+        _cleanup_free_ char *line = NULL;
+        const char *reason = stop_reason_to_string(stop_reason(l));
+        int r;
+
+        launch_unlink(l, MVM_STOP_MARKER_FILE);
+        launch_unlink(l, MVM_KILL_MARKER_FILE);
+        launch_unlink(l, MVM_TIMEOUT_MARKER_FILE);
+
+        if (asprintf(&line, "%s\n", reason) < 0)
+                return log_oom();
+        r = launch_write(l, MVM_STOP_REASON_FILE, line);
+        if (r < 0)
+                return log_error_errno(r, "Failed to record the stop reason of VM %s: %m", l->name);
+        log_info("VM %s stopped: %s.", l->name, reason);
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        static const struct {
+                const char *verb;
+                int (*run)(Launch *l);
+        } verbs[] = {
+                { "start", verb_start },
+                { "stop", verb_stop },
+                { "stopped", verb_stopped },
+        };
+        int (*run)(Launch *l) = NULL;
+        Launch l = {};
+        int r;
+
+        for (size_t i = 0; argc == 3 && i < ELEMENTSOF(verbs); i++)
+                if (streq(argv[1], verbs[i].verb))
+                        run = verbs[i].run;
+        if (!run) {
+                fprintf(stderr, "Usage: %s start|stop|stopped NAME\n", program_invocation_short_name);
+                return 2;
+        }
+
+        r = launch_init(&l, argv[2]);
+        if (r >= 0)
+                r = run(&l);
+        launch_done(&l);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

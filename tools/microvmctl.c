@@ -1,0 +1,954 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* microvmctl: the command-line client of microvmd. Each verb is a call or two on the system bus;
+ * configuration options go through the schema, so values are checked before they are sent. */
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <systemd/sd-bus.h>
+
+#include "backend.h"
+#include "bus-names.h"
+#include "bus-variant.h"
+#include "config-args.h"
+#include "config-schema.h"
+#include "macro.h"
+#include "mvm-config.h"
+#include "output.h"
+#include "polkit-agent.h"
+#include "time-util.h"
+#include "vm-files.h"
+#include "vm-name.h"
+#include "vm-state.h"
+
+#define MVM_EXIT_USAGE 2
+#define MVM_PROPERTIES_INTERFACE "org.freedesktop.DBus.Properties"
+
+/* sd-bus's own method call timeout (25 s). */
+#define MVM_BUS_TIMEOUT_DEFAULT 0
+/* Start and stop wait for systemd's job, which systemd and microvmd bound already
+ * (TimeoutStartSec=, the stop timeout), and perhaps for someone to type a password: no limit of
+ * our own, which could only cut a stop short that is still going on. */
+#define MVM_BUS_TIMEOUT_JOB UINT64_MAX
+
+/* How many lines of the serial console status shows. */
+#define MVM_STATUS_LOG_LINES 10
+
+static OutputFormat arg_output = { .json = JSON_OFF, .legend = true };
+static bool arg_ask_password = true;
+static bool arg_verbose = false;
+static const char *arg_host = NULL;     /* borrowed from argv */
+static ConfigArgs arg_config = {};
+static uint64_t arg_timeout_usec = 0;   /* stop; 0: the unit's TimeoutStopSec= */
+static int arg_signal = 0;              /* kill; 0: not given, SIGTERM */
+
+/* What a verb works with. */
+typedef struct Context {
+        sd_bus *bus;            /* borrowed; NULL for verbs that do not talk to microvmd */
+        GVariant *config;       /* borrowed; the a{sv} of the configuration options, or NULL */
+} Context;
+
+_printf_(2, 3)
+static int fail_errno(int r, const char *format, ...) {
+        va_list ap;
+
+        /* What was printed before the failure comes before it. */
+        fflush(stdout);
+        fputs("microvmctl: ", stderr);
+        va_start(ap, format);
+        errno = abs(r); /* for %m */
+        vfprintf(stderr, format, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return -abs(r);
+}
+
+_printf_(1, 2)
+static int fail_usage(const char *format, ...) {
+        va_list ap;
+
+        fputs("microvmctl: ", stderr);
+        va_start(ap, format);
+        vfprintf(stderr, format, ap);
+        va_end(ap);
+        fputs("\nTry 'microvmctl --help' for more information.\n", stderr);
+        return -EINVAL;
+}
+
+/* microvmd's errors carry a message meant for people; print that, not the error's name. */
+static int fail_bus(int r, const sd_bus_error *error, const char *member) {
+        if (sd_bus_error_is_set(error) && error->message)
+                return fail_errno(r, "%s", error->message);
+        return fail_errno(r, "%s failed: %m", member);
+}
+
+static int append_args(sd_bus_message *m, GVariant *args) {
+        GVariantIter iter;
+        GVariant *arg;
+        int r;
+
+        g_variant_iter_init(&iter, args);
+        while ((arg = g_variant_iter_next_value(&iter))) {
+                r = bus_message_append_gvariant(m, arg);
+                g_variant_unref(arg);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Calls a method of microvmd with the members of the tuple args (consumed if floating; NULL
+ * for none) as arguments, waiting for the reply for timeout_usec (MVM_BUS_TIMEOUT_*). Sets *ret to
+ * the reply's first value if ret is given. */
+static int bus_call(sd_bus *bus, const char *path, const char *interface, const char *member, GVariant *args,
+                    uint64_t timeout_usec, sd_bus_error *error, GVariant **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        g_autoptr(GVariant) owned = args ? g_variant_ref_sink(args) : NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, MVM_BUS_NAME, path, interface, member);
+        if (r < 0)
+                return r;
+        if (owned) {
+                r = append_args(m, owned);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_bus_call(bus, m, timeout_usec, error, &reply);
+        if (r < 0)
+                return r;
+
+        return ret ? bus_message_read_gvariant(reply, ret) : 0;
+}
+
+/* The same, printing what went wrong. */
+static int call_or_fail(sd_bus *bus, const char *path, const char *interface, const char *member,
+                        GVariant *args, uint64_t timeout_usec, GVariant **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = bus_call(bus, path, interface, member, args, timeout_usec, &error, ret);
+        if (r < 0)
+                return fail_bus(r, &error, member);
+        return 0;
+}
+
+static int manager_call(sd_bus *bus, const char *member, GVariant *args, GVariant **ret) {
+        return call_or_fail(bus, MVM_MANAGER_PATH, MVM_MANAGER_INTERFACE, member, args,
+                            MVM_BUS_TIMEOUT_DEFAULT, ret);
+}
+
+/* The same, for a call that waits for a systemd job. */
+static int manager_call_job(sd_bus *bus, const char *member, GVariant *args, GVariant **ret) {
+        return call_or_fail(bus, MVM_MANAGER_PATH, MVM_MANAGER_INTERFACE, member, args,
+                            MVM_BUS_TIMEOUT_JOB, ret);
+}
+
+static GVariant *get_all_args(void) {
+        return g_variant_new("(s)", MVM_VM_INTERFACE);
+}
+
+/* Printing fails only when out of memory. */
+static int check_output(int r) {
+        if (r < 0)
+                return fail_errno(r, "Failed to format the output: %m");
+        return 0;
+}
+
+/* MiB for people: "256M", "2G", "1.5G". */
+static char *format_mib(GVariant *v) {
+        uint64_t mib;
+
+        if (!g_variant_is_of_type(v, G_VARIANT_TYPE_UINT64))
+                return output_value_text(v);
+        mib = g_variant_get_uint64(v);
+        if (mib < 1024)
+                return g_strdup_printf("%" PRIu64 "M", mib);
+        if (mib % 1024 == 0)
+                return g_strdup_printf("%" PRIu64 "G", mib / 1024);
+        return g_strdup_printf("%.1fG", (double) mib / 1024);
+}
+
+/* A VM that does not run has MainPID 0: shown as "-". */
+static char *format_pid(GVariant *v) {
+        if (g_variant_is_of_type(v, G_VARIANT_TYPE_UINT32) && g_variant_get_uint32(v) == 0)
+                return NULL;
+        return output_value_text(v);
+}
+
+static const Column list_columns[] = {
+        { "NAME",       "Name"                   },
+        { "STATE",      "State"                  },
+        { "PID",        "MainPID",   format_pid  },
+        { "VCPUS",      "VCPUs"                  },
+        { "MEMORY",     "MemoryMiB", format_mib  },
+        { "HYPERVISOR", "Hypervisor"             },
+        {}
+};
+
+/* One VM's row: the properties the table shows, in its order. Returns 0 if the VM went away
+ * after ListVMs, 1 otherwise. */
+static int list_row(sd_bus *bus, const char *path, GVariant **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_autoptr(GVariant) props = NULL;
+        GVariantBuilder b;
+        int r;
+
+        r = bus_call(bus, path, MVM_PROPERTIES_INTERFACE, "GetAll", get_all_args(), MVM_BUS_TIMEOUT_DEFAULT,
+                     &error, &props);
+        if (r < 0 &&
+            sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                return 0;
+        if (r < 0)
+                return fail_bus(r, &error, "GetAll");
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+        for (const Column *c = list_columns; c->header; c++) {
+                g_autoptr(GVariant) v = g_variant_lookup_value(props, c->key, NULL);
+
+                if (v)
+                        g_variant_builder_add(&b, "{sv}", c->key, v);
+        }
+        *ret = g_variant_ref_sink(g_variant_builder_end(&b));
+        return 1;
+}
+
+static int verb_list(Context *c, int argc, char *argv[]) {
+        g_autoptr(GVariant) vms = NULL, rows = NULL;
+        GVariantBuilder b;
+        GVariantIter iter;
+        const char *path;
+        int r;
+
+        r = manager_call(c->bus, "ListVMs", /* args= */ NULL, &vms);
+        if (r < 0)
+                return r;
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+        g_variant_iter_init(&iter, vms);
+        while (g_variant_iter_next(&iter, "(&s&s&o)", NULL, NULL, &path)) {
+                g_autoptr(GVariant) row = NULL;
+
+                r = list_row(c->bus, path, &row);
+                if (r < 0) {
+                        g_variant_builder_clear(&b);
+                        return r;
+                }
+                if (r > 0)
+                        g_variant_builder_add_value(&b, row);
+        }
+        rows = g_variant_ref_sink(g_variant_builder_end(&b));
+
+        return check_output(output_rows(rows, list_columns, &arg_output, "VM", "VMs"));
+}
+
+/* All properties of the VM name. */
+static int vm_properties(sd_bus *bus, const char *name, GVariant **ret) {
+        g_autoptr(GVariant) path = NULL;
+        int r;
+
+        r = manager_call(bus, "GetVM", g_variant_new("(s)", name), &path);
+        if (r < 0)
+                return r;
+
+        return call_or_fail(bus, g_variant_get_string(path, NULL), MVM_PROPERTIES_INTERFACE, "GetAll",
+                            get_all_args(), MVM_BUS_TIMEOUT_DEFAULT, ret);
+}
+
+static int verb_show(Context *c, int argc, char *argv[]) {
+        g_autoptr(GVariant) props = NULL;
+        int r;
+
+        r = vm_properties(c->bus, argv[1], &props);
+        if (r < 0)
+                return r;
+
+        return check_output(output_properties(props, &arg_output));
+}
+
+/* CreateVM and UpdateVM: the name and the a{sv} of the configuration options. */
+static int send_config(Context *c, const char *method, const char *name, const char *done) {
+        int r;
+
+        r = manager_call(c->bus, method, g_variant_new("(s@a{sv})", name, c->config), /* ret= */ NULL);
+        if (r < 0)
+                return r;
+
+        if (arg_verbose)
+                printf("%s VM '%s'.\n", done, name);
+        return 0;
+}
+
+static int verb_create(Context *c, int argc, char *argv[]) {
+        return send_config(c, "CreateVM", argv[1], "Created");
+}
+
+static int verb_update(Context *c, int argc, char *argv[]) {
+        return send_config(c, "UpdateVM", argv[1], "Updated");
+}
+
+/* Runs fn for each VM named in argv, going on with the others after a failure; returns the
+ * first failure. */
+static int for_each_name(Context *c, int argc, char *argv[], int (*fn)(Context *c, const char *name)) {
+        int ret = 0, r;
+
+        for (int i = 1; i < argc; i++) {
+                r = fn(c, argv[i]);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+static int delete_one(Context *c, const char *name) {
+        int r;
+
+        r = manager_call(c->bus, "DeleteVM", g_variant_new("(s)", name), /* ret= */ NULL);
+        if (r < 0)
+                return r;
+        if (arg_verbose)
+                printf("Deleted VM '%s'.\n", name);
+        return 0;
+}
+
+static int verb_delete(Context *c, int argc, char *argv[]) {
+        return for_each_name(c, argc, argv, delete_one);
+}
+
+static int start_one(Context *c, const char *name) {
+        int r;
+
+        r = manager_call_job(c->bus, "StartVM", g_variant_new("(s)", name), /* ret= */ NULL);
+        if (r < 0)
+                return r;
+        if (arg_verbose)
+                printf("Started VM '%s'.\n", name);
+        return 0;
+}
+
+static int verb_start(Context *c, int argc, char *argv[]) {
+        return for_each_name(c, argc, argv, start_one);
+}
+
+static int stop_one(Context *c, const char *name) {
+        g_autoptr(GVariant) reason = NULL;
+        const char *why;
+        int r;
+
+        r = manager_call_job(c->bus, "StopVM", g_variant_new("(st)", name, arg_timeout_usec), &reason);
+        if (r < 0)
+                return r;
+
+        why = g_variant_get_string(reason, NULL);
+        /* The VM is stopped, as asked; but its guest may have lost data, which its owner should
+         * hear about even without -v. */
+        if (stop_reason_from_string(why) == STOP_REASON_TIMEOUT_KILL) {
+                fflush(stdout);
+                fprintf(stderr, "microvmctl: VM '%s' did not shut down in time and was killed.\n", name);
+        }
+        if (arg_verbose)
+                printf("Stopped VM '%s' (%s).\n", name, why);
+        return 0;
+}
+
+static int verb_stop(Context *c, int argc, char *argv[]) {
+        return for_each_name(c, argc, argv, stop_one);
+}
+
+static int kill_one(Context *c, const char *name) {
+        int signo = arg_signal ?: SIGTERM;
+        int r;
+
+        r = manager_call(c->bus, "KillVM", g_variant_new("(si)", name, (int32_t) signo), /* ret= */ NULL);
+        if (r < 0)
+                return r;
+        if (arg_verbose) {
+                const char *abbrev = sigabbrev_np(signo);
+
+                if (abbrev)
+                        printf("Sent SIG%s to VM '%s'.\n", abbrev, name);
+                else
+                        printf("Sent signal %d to VM '%s'.\n", signo, name);
+        }
+        return 0;
+}
+
+static int verb_kill(Context *c, int argc, char *argv[]) {
+        return for_each_name(c, argc, argv, kill_one);
+}
+
+/* A string property of a GetAll reply, held by *holder; "" if microvmd did not send it. */
+static const char *lookup_string(GVariant *props, const char *key, GVariant **holder) {
+        *holder = g_variant_lookup_value(props, key, G_VARIANT_TYPE_STRING);
+        return *holder ? g_variant_get_string(*holder, NULL) : "";
+}
+
+/* "running since ...; 5s ago" while the VM runs; else the state alone. */
+static char *status_state(GVariant *props) {
+        g_autoptr(GVariant) state = NULL, started = NULL;
+        const char *s = lookup_string(props, "State", &state);
+        g_autofree char *when = NULL;
+
+        started = g_variant_lookup_value(props, "StartedAt", G_VARIANT_TYPE_UINT64);
+        if (!started || g_variant_get_uint64(started) == 0)
+                return g_strdup(s);
+
+        when = output_timestamp_relative(g_variant_get_uint64(started), now_usec(CLOCK_REALTIME));
+        return g_strdup_printf("%s since %s", s, when);
+}
+
+/* "1234 (qemu-system-x86)": the process's name where this host can see it. */
+static char *status_pid(uint32_t pid) {
+        g_autofree char *path = NULL, *comm = NULL;
+
+        if (pid == 0)
+                return NULL;
+        if (arg_host)
+                return g_strdup_printf("%" PRIu32, pid);
+
+        path = g_strdup_printf("/proc/%" PRIu32 "/comm", pid);
+        if (!g_file_get_contents(path, &comm, NULL, NULL))
+                return g_strdup_printf("%" PRIu32, pid);
+        g_strchomp(comm);
+        return g_strdup_printf("%" PRIu32 " (%s)", pid, comm);
+}
+
+/* A "Label: value" line, labels right-aligned as in systemctl status; NULL values are left out. */
+static void status_field(const char *label, const char *value) {
+        if (value)
+                printf("%12s: %s\n", label, value);
+}
+
+/* The last lines of the VM's serial console, where this host has them. Returns 0 or -ENOMEM. */
+static int status_serial_log(const char *name, char ***ret_lines, char **ret_path) {
+        g_autofree char *dir = NULL, *path = NULL;
+        char **lines = NULL;
+        int r;
+
+        *ret_lines = NULL;
+        *ret_path = NULL;
+        if (arg_host)
+                return 0;
+
+        r = vm_state_dir(name, &dir);
+        if (r < 0)
+                return r;
+        path = g_strdup_printf("%s/" MVM_SERIAL_LOG, dir);
+
+        r = output_read_tail(path, MVM_STATUS_LOG_LINES, &lines);
+        if (r == -ENOMEM)
+                return r;
+        if (r == -ENOENT)
+                /* Never started. */
+                return 0;
+        if (r < 0)
+                (void) fail_errno(r, "Cannot read the serial console log %s, ignoring: %m", path);
+
+        *ret_lines = lines;
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+static int status_print_json(GVariant *props, char **lines) {
+        g_autoptr(GVariant) all = NULL;
+        GVariantBuilder b;
+        GVariantIter iter;
+        GVariant *entry;
+
+        /* The properties, and the serial console's lines where there are any. */
+        g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+        g_variant_iter_init(&iter, props);
+        while ((entry = g_variant_iter_next_value(&iter))) {
+                g_variant_builder_add_value(&b, entry);
+                g_variant_unref(entry);
+        }
+        if (lines)
+                g_variant_builder_add(&b, "{sv}", "SerialConsole",
+                                      g_variant_new_strv((const char *const *) lines, -1));
+        all = g_variant_ref_sink(g_variant_builder_end(&b));
+        return output_properties(all, &arg_output);
+}
+
+static void status_print_text(GVariant *props, char **lines, const char *log_path) {
+        g_autoptr(GVariant) name = NULL, state = NULL, unit = NULL, hypervisor = NULL, accelerator = NULL,
+                            reason = NULL, config = NULL, pid = NULL, vcpus = NULL, memory = NULL,
+                            needs_restart = NULL;
+        g_autofree char *state_text = status_state(props), *pid_text = NULL, *hv_text = NULL,
+                        *vcpus_text = NULL, *memory_text = NULL;
+        const char *reason_text;
+        bool active;
+
+        printf("%s\n", lookup_string(props, "Name", &name));
+        status_field("State", state_text);
+        status_field("Unit", lookup_string(props, "Unit", &unit));
+
+        pid = g_variant_lookup_value(props, "MainPID", G_VARIANT_TYPE_UINT32);
+        pid_text = pid ? status_pid(g_variant_get_uint32(pid)) : NULL;
+        status_field("Main PID", pid_text);
+
+        hv_text = g_strdup_printf("%s, accelerator %s", lookup_string(props, "Hypervisor", &hypervisor),
+                                  lookup_string(props, "Accelerator", &accelerator));
+        status_field("Hypervisor", hv_text);
+
+        vcpus = g_variant_lookup_value(props, "VCPUs", NULL);
+        vcpus_text = vcpus ? output_value_text(vcpus) : NULL;
+        status_field("VCPUs", vcpus_text);
+
+        memory = g_variant_lookup_value(props, "MemoryMiB", NULL);
+        memory_text = memory ? format_mib(memory) : NULL;
+        status_field("Memory", memory_text);
+
+        /* Why it is not running; while it runs, the reason of the stop before is history. */
+        active = vm_state_is_active(vm_state_from_string(lookup_string(props, "State", &state))) > 0;
+        reason_text = lookup_string(props, "StopReason", &reason);
+        if (!active && reason_text[0])
+                status_field("Stop reason", reason_text);
+
+        status_field("Config file", lookup_string(props, "ConfigFile", &config));
+
+        needs_restart = g_variant_lookup_value(props, "NeedsRestart", G_VARIANT_TYPE_BOOLEAN);
+        if (needs_restart && g_variant_get_boolean(needs_restart))
+                printf("\nThe configuration changed while the VM ran: stop and start it to apply "
+                       "the change.\n");
+
+        if (lines && lines[0]) {
+                printf("\nSerial console, %s:\n", log_path);
+                for (char **l = lines; *l; l++)
+                        printf("%s\n", *l);
+        }
+}
+
+static int verb_status(Context *c, int argc, char *argv[]) {
+        g_autoptr(GVariant) props = NULL;
+        g_auto(GStrv) lines = NULL;
+        g_autofree char *log_path = NULL;
+        int r;
+
+        r = vm_properties(c->bus, argv[1], &props);
+        if (r < 0)
+                return r;
+
+        r = status_serial_log(argv[1], &lines, &log_path);
+        if (r < 0)
+                return check_output(r);
+
+        if (arg_output.json != JSON_OFF)
+                return check_output(status_print_json(props, lines));
+        status_print_text(props, lines, log_path);
+        return 0;
+}
+
+/* An empty default is shown as "" so that the column does not look blank. */
+static char *format_default(GVariant *v) {
+        if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING) && g_variant_get_string(v, NULL)[0] == '\0')
+                return g_strdup("\"\"");
+        return output_value_text(v);
+}
+
+static const Column key_columns[] = {
+        { "SECTION",     "Section"                                     },
+        { "KEY",         "Key"                                         },
+        { "TYPE",        "Type"                                        },
+        { "DEFAULT",     "Default",     format_default, "(required)"   },
+        { "DESCRIPTION", "Description"                                 },
+        {}
+};
+
+/* A schema key as a row; a required key has no Default. */
+static GVariant *key_row(ConfigKeyId id) {
+        const ConfigKey *key = config_key_get(id);
+        const char *section = config_section_get(key->section)->name;
+        g_autoptr(GVariant) def = config_key_default(id);
+        GVariantBuilder b;
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add(&b, "{sv}", "Section", g_variant_new_string(section));
+        g_variant_builder_add(&b, "{sv}", "Key", g_variant_new_string(key->name));
+        g_variant_builder_add(&b, "{sv}", "Type", g_variant_new_string(key->type));
+        g_variant_builder_add(&b, "{sv}", "Required", g_variant_new_boolean(def == NULL));
+        if (def)
+                g_variant_builder_add(&b, "{sv}", "Default", def);
+        g_variant_builder_add(&b, "{sv}", "Description", g_variant_new_string(key->doc));
+        return g_variant_builder_end(&b);
+}
+
+static int verb_keys(Context *c, int argc, char *argv[]) {
+        g_autoptr(GVariant) rows = NULL;
+        GVariantBuilder b;
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+        for (ConfigKeyId id = 0; id < _CONFIG_KEY_MAX; id++)
+                g_variant_builder_add_value(&b, key_row(id));
+        rows = g_variant_ref_sink(g_variant_builder_end(&b));
+
+        return check_output(output_rows(rows, key_columns, &arg_output, "key", "keys"));
+}
+
+static int verb_info(Context *c, int argc, char *argv[]) {
+        g_autoptr(GVariant) info = NULL;
+        int r;
+
+        r = manager_call(c->bus, "GetSystemInfo", /* args= */ NULL, &info);
+        if (r < 0)
+                return r;
+        return check_output(output_properties(info, &arg_output));
+}
+
+#define MVM_VERB_ANY UINT_MAX
+
+typedef enum VerbFlags {
+        VERB_OFFLINE         = 1 << 0,                  /* does not talk to microvmd */
+        VERB_NAMES           = 1 << 1,                  /* the arguments are VM names */
+        VERB_MUTATES         = 1 << 2,                  /* polkit may want to ask the user */
+        VERB_CONFIG          = 1 << 3,                  /* takes the configuration options */
+        VERB_CONFIG_REQUIRED = 1 << 4 | VERB_CONFIG,    /* ... and needs at least one */
+        VERB_TIMEOUT         = 1 << 5,                  /* takes --timeout */
+        VERB_SIGNAL          = 1 << 6,                  /* takes --signal */
+} VerbFlags;
+
+typedef struct Verb {
+        const char *name;
+        int (*run)(Context *c, int argc, char *argv[]);
+        unsigned min_args, max_args;    /* not counting the verb itself */
+        VerbFlags flags;
+} Verb;
+
+static const Verb verbs[] = {
+        { "list",   verb_list,   0, 0,            0 },
+        { "show",   verb_show,   1, 1,            VERB_NAMES },
+        { "create", verb_create, 1, 1,            VERB_NAMES | VERB_MUTATES | VERB_CONFIG },
+        { "update", verb_update, 1, 1,            VERB_NAMES | VERB_MUTATES | VERB_CONFIG_REQUIRED },
+        { "delete", verb_delete, 1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES },
+        { "start",  verb_start,  1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES },
+        { "stop",   verb_stop,   1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES | VERB_TIMEOUT },
+        { "kill",   verb_kill,   1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES | VERB_SIGNAL },
+        { "status", verb_status, 1, 1,            VERB_NAMES },
+        { "keys",   verb_keys,   0, 0,            VERB_OFFLINE },
+        { "info",   verb_info,   0, 0,            0 },
+};
+
+/* Finds the verb of argv (the first non-option argument; "list" if there is none) and checks its
+ * arguments and options. */
+static int verb_find(int argc, char *argv[], const Verb **ret) {
+        const char *name = argc > 0 ? argv[0] : "list";
+        unsigned n_args = argc > 0 ? (unsigned) argc - 1 : 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                const Verb *v = &verbs[i];
+
+                if (!streq(v->name, name))
+                        continue;
+                if (n_args < v->min_args)
+                        return fail_usage("'%s' needs %s.", name, v->max_args > 1 ? "VM names" : "a VM name");
+                if (n_args > v->max_args)
+                        return fail_usage("Too many arguments for '%s'.", name);
+                if (!(v->flags & VERB_CONFIG) && !config_args_is_empty(&arg_config))
+                        return fail_usage("--file, --set and the section options apply to "
+                                          "'create' and 'update' only.");
+                if (!(v->flags & VERB_TIMEOUT) && arg_timeout_usec > 0)
+                        return fail_usage("--timeout applies to 'stop' only.");
+                if (!(v->flags & VERB_SIGNAL) && arg_signal > 0)
+                        return fail_usage("--signal applies to 'kill' only.");
+                if ((v->flags & VERB_CONFIG_REQUIRED) == VERB_CONFIG_REQUIRED &&
+                    config_args_is_empty(&arg_config))
+                        return fail_usage("Nothing to change: give --set, --file or a section option "
+                                          "such as --drive.");
+                *ret = v;
+                return 0;
+        }
+        return fail_usage("Unknown command '%s'.", name);
+}
+
+/* The bus carries UTF-8 only; microvmd judges the rest of a name. */
+static int check_names(int argc, char *argv[]) {
+        for (int i = 1; i < argc; i++)
+                if (!g_utf8_validate(argv[i], -1, NULL)) {
+                        g_autofree char *shown = g_strescape(argv[i], NULL);
+                        return fail_errno(-EINVAL, "'%s' is not a valid VM name: %s.", shown,
+                                          MVM_VM_NAME_RULE);
+                }
+        return 0;
+}
+
+static int bus_connect(sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (arg_host)
+                r = sd_bus_open_system_remote(&bus, arg_host);
+        else
+                r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return fail_errno(r, "Failed to connect to the system bus%s%s: %m", arg_host ? " of " : "",
+                                  strempty(arg_host));
+
+        r = sd_bus_set_allow_interactive_authorization(bus, arg_ask_password);
+        if (r < 0)
+                return fail_errno(r, "Failed to allow interactive authorization: %m");
+
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+static int verb_run(const Verb *verb, int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        g_autoptr(GVariant) config = NULL;
+        g_autofree char *problem = NULL;
+        pid_t agent = 0;
+        int r;
+
+        /* Everything that can be checked here is, before anyone is asked for a password. */
+        if (verb->flags & VERB_NAMES) {
+                r = check_names(argc, argv);
+                if (r < 0)
+                        return r;
+        }
+        if (verb->flags & VERB_CONFIG) {
+                r = config_args_to_variant(&arg_config, &config, &problem);
+                if (r < 0)
+                        return fail_errno(r, "%s", problem);
+        }
+        if (!(verb->flags & VERB_OFFLINE)) {
+                r = bus_connect(&bus);
+                if (r < 0)
+                        return r;
+        }
+        if ((verb->flags & VERB_MUTATES) && arg_ask_password && !arg_host) {
+                r = polkit_agent_open(&agent);
+                if (r < 0)
+                        (void) fail_errno(r, "Failed to start the polkit agent, ignoring: %m");
+        }
+
+        r = verb->run(&(Context) { .bus = bus, .config = config }, argc, argv);
+        polkit_agent_close(agent);
+        return r;
+}
+
+static void help(void) {
+        printf("microvmctl [OPTIONS...] COMMAND ...\n\n"
+               "Create, run, inspect and change microvm's virtual machines.\n\n"
+               "Commands:\n"
+               "  list                    List the VMs (the default command)\n"
+               "  status NAME             Show a VM's state, resources and latest serial output\n"
+               "  show NAME               Show all properties of a VM\n"
+               "  start NAME...           Start VMs\n"
+               "  stop NAME...            Stop VMs: ask their guests to power off, kill them if\n"
+               "                          they have not after the timeout\n"
+               "  kill NAME...            Send a signal to the hypervisor of VMs\n"
+               "  create NAME             Create a VM from the configuration options\n"
+               "  update NAME             Change the keys of a VM that the options give\n"
+               "  delete NAME...          Delete VMs and their key files\n"
+               "  keys                    List the configuration keys with types and defaults\n"
+               "  info                    Show the host's CPUs and memory and what the VMs take\n\n"
+               "Options:\n"
+               "  -h --help               Show this help\n"
+               "     --version            Show the version\n"
+               "  -H --host=[USER@]HOST   Operate on a remote host, over ssh\n"
+               "     --no-ask-password    Do not ask for a password to authorize a change\n"
+               "     --json[=MODE]        Print JSON; MODE is pretty or short (default: pretty\n"
+               "                          on a terminal, else short)\n"
+               "     --no-legend          Print neither column headers nor the count\n"
+               "  -v --verbose            Say what create, update, delete, start, stop and kill\n"
+               "                          did\n"
+               "     --timeout=SECONDS    stop: kill a VM that has not shut down after SECONDS\n"
+               "                          (default: its unit's TimeoutStopSec=, 30 s)\n"
+               "  -s --signal=SIGNAL      kill: the signal to send, by name (TERM, SIGKILL) or\n"
+               "                          number (default: SIGTERM)\n\n"
+               "Configuration options (create, update):\n"
+               "     --file=PATH          Start from the key file PATH\n"
+               "     --set=KEY=VALUE      Set a key of [VM] or [Boot]\n");
+        for (ConfigSection s = 0; s < _CONFIG_SECTION_MAX; s++) {
+                g_autofree char *option = NULL;
+
+                if (!config_section_is_repeatable(s))
+                        continue;
+                option = config_section_option(s);
+                printf("     --%s=KEY=VALUE[,KEY=VALUE...]\n"
+                       "                          Add a [%s] section; repeat the option for more\n",
+                       option, config_section_get(s)->name);
+        }
+        printf("\nThe options apply on top of the file: --set replaces a key, and the --drive\n"
+               "options together replace the file's drives. update changes only the keys\n"
+               "given; a --drive list replaces all drives of the VM, and --drive= alone removes\n"
+               "them. 'microvmctl keys' lists the keys, their types and defaults.\n");
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_JSON,
+        ARG_NO_LEGEND,
+        ARG_NO_ASK_PASSWORD,
+        ARG_FILE,
+        ARG_SET,
+        ARG_TIMEOUT,
+        ARG_SECTION,    /* + the ConfigSection of a repeatable section */
+};
+
+static const struct option fixed_options[] = {
+        { "help",            no_argument,       NULL, 'h'                 },
+        { "version",         no_argument,       NULL, ARG_VERSION         },
+        { "host",            required_argument, NULL, 'H'                 },
+        { "json",            optional_argument, NULL, ARG_JSON            },
+        { "no-legend",       no_argument,       NULL, ARG_NO_LEGEND       },
+        { "no-ask-password", no_argument,       NULL, ARG_NO_ASK_PASSWORD },
+        { "verbose",         no_argument,       NULL, 'v'                 },
+        { "file",            required_argument, NULL, ARG_FILE            },
+        { "set",             required_argument, NULL, ARG_SET             },
+        { "timeout",         required_argument, NULL, ARG_TIMEOUT         },
+        { "signal",          required_argument, NULL, 's'                 },
+};
+
+static int parse_json_mode(const char *mode) {
+        if (!mode)
+                arg_output.json = isatty(STDOUT_FILENO) ? JSON_PRETTY : JSON_SHORT;
+        else if (streq(mode, "pretty"))
+                arg_output.json = JSON_PRETTY;
+        else if (streq(mode, "short"))
+                arg_output.json = JSON_SHORT;
+        else
+                return fail_usage("--json takes pretty or short, not '%s'.", mode);
+        return 0;
+}
+
+static int parse_timeout(const char *arg) {
+        guint64 seconds;
+
+        /* A whole number of seconds; 0 would mean the unit's default on the bus, which is what
+         * leaving the option out says. */
+        if (!g_ascii_string_to_unsigned(arg, 10, 1, UINT64_MAX / G_USEC_PER_SEC, &seconds, /* error= */ NULL))
+                return fail_usage("--timeout takes a whole number of seconds, at least 1, not '%s'.", arg);
+        arg_timeout_usec = seconds * G_USEC_PER_SEC;
+        return 0;
+}
+
+/* A signal by name, with or without "SIG", in any case, or by number, as kill(1) takes it. */
+static int parse_signal(const char *arg) {
+        const char *name = g_ascii_strncasecmp(arg, "SIG", 3) == 0 ? arg + 3 : arg;
+        guint64 number;
+
+        if (g_ascii_string_to_unsigned(arg, 10, 1, _NSIG - 1, &number, /* error= */ NULL)) {
+                arg_signal = (int) number;
+                return 0;
+        }
+        for (int signo = 1; signo < _NSIG; signo++) {
+                const char *abbrev = sigabbrev_np(signo);
+
+                if (abbrev && g_ascii_strcasecmp(abbrev, name) == 0) {
+                        arg_signal = signo;
+                        return 0;
+                }
+        }
+        return fail_usage("Unknown signal '%s': give a name such as TERM or KILL, or a number from 1 to %d.",
+                          arg, _NSIG - 1);
+}
+
+/* A configuration option: its syntax now, its values with the verb. */
+static int parse_config_option(int c, const char *arg) {
+        g_autofree char *problem = NULL;
+        int r;
+
+        if (c == ARG_FILE) {
+                g_free(arg_config.file);
+                arg_config.file = g_strdup(arg);
+                return 0;
+        }
+        if (c == ARG_SET)
+                r = config_args_add_set(&arg_config, arg, &problem);
+        else
+                r = config_args_add_group(&arg_config, (ConfigSection) (c - ARG_SECTION), arg, &problem);
+        if (r < 0)
+                return fail_usage("%s.", problem);
+        return 0;
+}
+
+/* Returns 1 to go on, 0 when done (--help, --version), -EINVAL on a usage error. */
+static int parse_argv(int argc, char *argv[]) {
+        /* The fixed options, one per repeatable section of the schema, and the terminator. */
+        struct option options[ELEMENTSOF(fixed_options) + _CONFIG_SECTION_MAX + 1] = {};
+        g_auto(GStrv) section_options = g_new0(char *, _CONFIG_SECTION_MAX + 1);
+        size_t n = ELEMENTSOF(fixed_options), k = 0;
+        int c, r;
+
+        memcpy(options, fixed_options, sizeof(fixed_options));
+        for (ConfigSection s = 0; s < _CONFIG_SECTION_MAX; s++)
+                if (config_section_is_repeatable(s)) {
+                        section_options[k] = config_section_option(s);
+                        options[n++] = (struct option) {
+                                section_options[k++], required_argument, NULL, ARG_SECTION + s,
+                        };
+                }
+
+        while ((c = getopt_long(argc, argv, "hH:vs:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        puts("microvmctl " MVM_VERSION);
+                        return 0;
+                case 'H':
+                        arg_host = optarg;
+                        break;
+                case ARG_JSON:
+                        r = parse_json_mode(optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_NO_LEGEND:
+                        arg_output.legend = false;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        arg_ask_password = false;
+                        break;
+                case 'v':
+                        arg_verbose = true;
+                        break;
+                case ARG_TIMEOUT:
+                        r = parse_timeout(optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 's':
+                        r = parse_signal(optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case '?':
+                        /* getopt_long() said what was wrong. */
+                        fputs("Try 'microvmctl --help' for more information.\n", stderr);
+                        return -EINVAL;
+                default:
+                        r = parse_config_option(c, optarg);
+                        if (r < 0)
+                                return r;
+                }
+
+        return 1;
+}
+
+/* Returns the exit status: usage errors are told apart from failures, as scripts may care. */
+static int run(int argc, char *argv[]) {
+        const Verb *verb;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? MVM_EXIT_USAGE : EXIT_SUCCESS;
+
+        r = verb_find(argc - optind, argv + optind, &verb);
+        if (r < 0)
+                return MVM_EXIT_USAGE;
+
+        r = verb_run(verb, argc - optind, argv + optind);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(int argc, char *argv[]) {
+        int status = run(argc, argv);
+
+        config_args_done(&arg_config);
+        return status;
+}
