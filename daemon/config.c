@@ -209,6 +209,8 @@ static int config_group_from_variant(ConfigGroup *g, ConfigSection s, GVariant *
                 if (id < 0)
                         return fail(ret_error, "Unknown key '%s%s': see 'microvmctl keys' for the keys of [%s]",
                                     strempty(where), name, config_section_get(s)->name);
+                if (g->values[id])
+                        return fail(ret_error, "%s%s is given twice: give it once", strempty(where), name);
                 if (config_group_set(g, id, v, &problem) < 0)
                         return fail(ret_error, "%s%s: %s", strempty(where), name, problem);
         }
@@ -216,6 +218,7 @@ static int config_group_from_variant(ConfigGroup *g, ConfigSection s, GVariant *
 }
 
 static int config_apply_variant(Config *c, GVariant *dict, char **ret_error) {
+        bool seen_key[_CONFIG_KEY_MAX] = {}, seen_section[_CONFIG_SECTION_MAX] = {};
         GVariantIter iter;
         const char *name;
         GVariant *value;
@@ -238,6 +241,10 @@ static int config_apply_variant(Config *c, GVariant *dict, char **ret_error) {
                         if (!g_variant_is_of_type(v, G_VARIANT_TYPE("aa{sv}")))
                                 return fail(ret_error, "%s: must be of D-Bus type 'aa{sv}', not '%s'", name,
                                             g_variant_get_type_string(v));
+                        /* A dictionary may carry a key twice on the wire; which one would win is a guess. */
+                        if (seen_section[s])
+                                return fail(ret_error, "%s is given twice: give it once", name);
+                        seen_section[s] = true;
 
                         config_section_clear(c, s);
                         g_variant_iter_init(&groups, v);
@@ -256,6 +263,10 @@ static int config_apply_variant(Config *c, GVariant *dict, char **ret_error) {
                 if (id < 0)
                         return fail(ret_error, "Unknown key '%s': see 'microvmctl keys' for the keys microvm knows",
                                     name);
+
+                if (seen_key[id])
+                        return fail(ret_error, "%s is given twice: give it once", name);
+                seen_key[id] = true;
 
                 r = config_group_set(config_singleton(c, config_key_get(id)->section), id, v, &problem);
                 if (r < 0)

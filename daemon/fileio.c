@@ -2,6 +2,7 @@
 /* File helpers shared by the daemon and the tools. */
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -15,7 +16,8 @@ int read_file(const char *path, char **ret_contents, size_t *ret_size) {
         struct stat st;
         size_t n = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return negative_errno();
         if (fstat(fd, &st) < 0)
@@ -127,10 +129,29 @@ int mkdir_parents(const char *path, mode_t mode) {
                 if (*s != '/' && !last)
                         continue;
                 *s = '\0';
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
-                        return negative_errno();
+                if (mkdir(p, mode) < 0) {
+                        struct stat st;
+
+                        if (errno != EEXIST)
+                                return negative_errno();
+                        /* Something is there already: fine only if it is a directory. */
+                        if (stat(p, &st) < 0)
+                                return negative_errno();
+                        if (!S_ISDIR(st.st_mode))
+                                return -ENOTDIR;
+                }
                 if (last)
                         return 0;
                 *s = '/';
         }
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int rm_rf(const char *path) {
+        if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        return 0;
 }

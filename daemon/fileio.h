@@ -21,3 +21,6 @@ int unlink_durable(const char *path);
 
 /* Creates a directory and its missing parents. */
 int mkdir_parents(const char *path, mode_t mode);
+
+/* Removes path and everything below it, without following symlinks. -ENOENT counts as done. */
+int rm_rf(const char *path);

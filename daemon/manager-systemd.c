@@ -132,8 +132,9 @@ static int reply_list_units(sd_bus_message *reply, void *userdata, sd_bus_error 
                 vm = manager_get_vm_by_unit(m, name);
                 if (!vm || streq(active, "inactive"))
                         continue;
-                /* Properties of a running unit: MainPID, when it started, its Result. */
-                r = manager_systemd_refresh_vm(m, vm);
+                /* Properties of a running unit: MainPID, when it started, its Result. A failure is
+                 * logged there and costs only this VM's state; the loop goes on for the others. */
+                (void) manager_systemd_refresh_vm(m, vm);
         }
         if (r < 0)
                 log_error_errno(r, "Failed to read the list of VM units: %m");

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Asynchronous polkit checks, the way systemd's daemons do them: root passes at once; anyone else
- * is checked with CheckAuthorization without blocking the loop, and the method call is put back
- * into the bus's read queue when the answer arrives, so the handler runs again from the top and
- * finds the verdict here. */
+/* Asynchronous authorization, the way systemd's daemons do it, without ever blocking the loop:
+ * the caller's uid is asked of the bus (GetConnectionUnixUser); root passes; anyone else is checked
+ * with polkit's CheckAuthorization. When the answer arrives the method call is put back into the
+ * bus's read queue, so its handler runs again from the top and finds the verdict here. */
 
 #include <search.h>
 
@@ -15,7 +15,8 @@
 typedef struct PolkitQuery {
         PolkitRegistry *registry;   /* borrowed */
         sd_bus_message *request;    /* the method call waiting for the verdict */
-        sd_bus_slot *slot;          /* the pending CheckAuthorization */
+        sd_bus_message *check;      /* CheckAuthorization, built up front, sent for non-root callers */
+        sd_bus_slot *slot;          /* the call under way: GetConnectionUnixUser, then CheckAuthorization */
         bool answered;
         int verdict;                /* once answered: 1, or -errno with error set */
         sd_bus_error error;
@@ -32,6 +33,7 @@ static PolkitQuery *polkit_query_free(PolkitQuery *q) {
         if (q->registry)
                 (void) tdelete(q, &q->registry->queries, query_compare);
         sd_bus_slot_unref(q->slot);
+        sd_bus_message_unref(q->check);
         sd_bus_message_unref(q->request);
         sd_bus_error_free(&q->error);
         free(q);
@@ -46,48 +48,88 @@ static PolkitQuery *polkit_registry_find(PolkitRegistry *registry, sd_bus_messag
         return found ? *found : NULL;
 }
 
-static int polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        PolkitQuery *q = userdata;
-        const sd_bus_error *e;
-        int authorized, challenge, r;
+/* Records the verdict and runs the method call again. */
+static void polkit_query_answer(PolkitQuery *q, int verdict) {
+        int r;
 
         q->slot = sd_bus_slot_unref(q->slot);
         q->answered = true;
+        q->verdict = verdict;
 
-        e = sd_bus_message_get_error(reply);
-        if (e) {
-                log_warning("polkit check failed: %s: %s", e->name, e->message);
-                q->verdict = sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
-                                               "Access denied: the authorization check failed (%s).", e->message);
-        } else {
-                r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
-                if (r >= 0)
-                        r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
-                if (r < 0)
-                        q->verdict = sd_bus_error_set_errnof(&q->error, r, "Bad reply from polkit: %m");
-                else if (authorized)
-                        q->verdict = 1;
-                else if (challenge)
-                        q->verdict = sd_bus_error_set(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                                                      "Interactive authentication required: call again allowing "
-                                                      "interactive authorization, or ask an administrator.");
-                else
-                        q->verdict = sd_bus_error_set(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
-                                                      "Access denied by polkit: you are not allowed to do this.");
-        }
-
-        /* Run the method call again; the handler will find the verdict. */
         r = sd_bus_message_rewind(q->request, true);
         if (r >= 0)
                 r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->request), q->request);
         if (r < 0) {
-                log_error_errno(r, "Failed to requeue a method call after the polkit check: %m");
+                log_error_errno(r, "Failed to requeue a method call after its authorization: %m");
                 polkit_query_free(q);
         }
+}
+
+static int reply_check_authorization(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PolkitQuery *q = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        int authorized, challenge, r;
+
+        if (e) {
+                log_warning("polkit check failed: %s: %s", e->name, e->message);
+                polkit_query_answer(q, sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
+                                                         "Access denied: the authorization check failed (%s).",
+                                                         e->message));
+                return 0;
+        }
+
+        r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
+        if (r < 0)
+                polkit_query_answer(q, sd_bus_error_set_errnof(&q->error, r, "Bad reply from polkit: %m"));
+        else if (authorized)
+                polkit_query_answer(q, 1);
+        else if (challenge)
+                polkit_query_answer(q, sd_bus_error_set(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                                        "Interactive authentication required: call again allowing "
+                                                        "interactive authorization, or ask an administrator."));
+        else
+                polkit_query_answer(q, sd_bus_error_set(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
+                                                        "Access denied by polkit: you are not allowed to do this."));
         return 0;
 }
 
-static int polkit_ask(sd_bus_message *msg, const char *action, const char **details, PolkitQuery *q) {
+static int reply_unix_user(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PolkitQuery *q = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        uint32_t uid;
+        int r;
+
+        q->slot = sd_bus_slot_unref(q->slot);
+
+        if (e) {
+                /* The caller is gone or unknown: nobody is left to answer anyway. */
+                polkit_query_answer(q, sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
+                                                         "Access denied: the caller is not known (%s).", e->message));
+                return 0;
+        }
+        r = sd_bus_message_read(reply, "u", &uid);
+        if (r < 0) {
+                polkit_query_answer(q, sd_bus_error_set_errnof(&q->error, r, "Bad reply from the bus: %m"));
+                return 0;
+        }
+
+        /* The uid comes from the bus, which took it from the caller's socket: safe to trust. */
+        if (uid == 0) {
+                polkit_query_answer(q, 1);
+                return 0;
+        }
+
+        /* The user may take a while to type a password: no timeout. */
+        r = sd_bus_call_async(sd_bus_message_get_bus(q->request), &q->slot, q->check, reply_check_authorization, q,
+                              /* usec= */ UINT64_MAX);
+        if (r < 0)
+                polkit_query_answer(q, sd_bus_error_set_errnof(&q->error, r, "Cannot ask polkit: %m"));
+        return 0;
+}
+
+static int polkit_build_check(sd_bus_message *msg, const char *action, const char **details, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         uint32_t flags = 0;
         int r;
@@ -122,9 +164,8 @@ static int polkit_ask(sd_bus_message *msg, const char *action, const char **deta
         if (r < 0)
                 return r;
 
-        /* The user may take a while to type a password. */
-        return sd_bus_call_async(sd_bus_message_get_bus(msg), &q->slot, call, polkit_reply, q,
-                                 /* usec= */ UINT64_MAX);
+        *ret = TAKE_PTR(call);
+        return 0;
 }
 
 int polkit_check(sd_bus_message *msg, const char *action, const char **details, PolkitRegistry *registry,
@@ -150,20 +191,20 @@ int polkit_check(sd_bus_message *msg, const char *action, const char **details, 
                 return verdict;
         }
 
-        r = sd_bus_query_sender_privilege(msg, /* capability= */ -1);
-        if (r < 0)
-                return r;
-        if (r > 0)
-                return 1;
-
         q = calloc(1, sizeof(PolkitQuery));
         if (!q)
                 return -ENOMEM;
         q->request = sd_bus_message_ref(msg);
 
-        r = polkit_ask(msg, action, details, q);
+        r = polkit_build_check(msg, action, details, &q->check);
         if (r < 0)
-                return log_error_errno(r, "Failed to ask polkit about %s: %m", action);
+                return log_error_errno(r, "Failed to prepare the polkit check of %s: %m", action);
+
+        r = sd_bus_call_method_async(sd_bus_message_get_bus(msg), &q->slot, "org.freedesktop.DBus",
+                                     "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetConnectionUnixUser",
+                                     reply_unix_user, q, "s", sd_bus_message_get_sender(msg));
+        if (r < 0)
+                return log_error_errno(r, "Failed to ask who is calling: %m");
 
         if (!tsearch(q, &registry->queries, query_compare))
                 return -ENOMEM;

@@ -11,8 +11,9 @@ typedef struct PolkitRegistry {
 
 /* Decides whether the sender of msg may do action. details are key/value pairs ending in
  * NULL, passed to polkit so that rules can look at them (the VM's name).
- * Returns 1: allowed (root always is). Returns 0: polkit was asked; the method returns 1 now and
- * is called again with the same message once polkit answers. Returns < 0 with error set:
+ * Returns 0 the first time: the caller's uid and, unless it is root, polkit are being asked; the
+ * method returns 1 now and is called again with the same message once the answer is in. Then
+ * returns 1: allowed (root always is). Returns < 0 with error set:
  * denied (-EACCES, or interactive authorization required) or the check itself failed. */
 int polkit_check(sd_bus_message *msg, const char *action, const char **details, PolkitRegistry *registry,
                  sd_bus_error *error);

@@ -82,10 +82,11 @@ static int qemu_add_drives(const BackendContext *ctx, char ***argv) {
 }
 
 static int qemu_build_argv(const BackendContext *ctx, char ***ret_argv) {
-        _cleanup_free_ char *cmdline = NULL, *kernel = NULL, *initrd = NULL, *run = NULL, *state = NULL,
-                            *name = NULL, *smp = NULL, *memory = NULL, *serial = NULL, *qmp = NULL;
+        _cleanup_free_ char *cmdline = NULL, *run = NULL, *state = NULL, *name = NULL, *smp = NULL,
+                            *memory = NULL, *serial = NULL, *qmp = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         const Config *c = ctx->config;
+        const char *kernel, *initrd;
         bool kvm = ctx->accelerator == ACCELERATOR_KVM;
         int r;
 
@@ -93,11 +94,12 @@ static int qemu_build_argv(const BackendContext *ctx, char ***ret_argv) {
         if (r < 0)
                 return r;
 
-        kernel = qemu_escape(config_get_string(c, CONFIG_KERNEL));
-        initrd = qemu_escape(config_get_string(c, CONFIG_INITRD));
+        /* Not -kernel, -initrd and -append: QEMU takes their values whole, ",," included. */
+        kernel = config_get_string(c, CONFIG_KERNEL);
+        initrd = config_get_string(c, CONFIG_INITRD);
         run = qemu_escape(ctx->runtime_dir);
         state = qemu_escape(ctx->state_dir);
-        if (!kernel || !initrd || !run || !state)
+        if (!run || !state)
                 return -ENOMEM;
         if (asprintf(&name, "%s,debug-threads=on", ctx->name) < 0 ||
             asprintf(&smp, "%" PRIu64, config_get_number(c, CONFIG_VCPUS)) < 0 ||

@@ -232,7 +232,7 @@ int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
                 return log_error_errno(r, "Failed to remove %s: %m", vm->config_path);
 
         /* Also undoes a "systemctl enable microvm@NAME": deleting leaves no trace. */
-        (void) vm_set_autostart(vm, false);
+        (void) vm_forget_unit(vm);
         log_info("Deleted VM %s.", vm->name);
         vm_emit_removed(vm);
         vm_free(vm);

@@ -7,6 +7,7 @@
 
 #include "bus-errors.h"
 #include "bus-names.h"
+#include "fileio.h"
 #include "log.h"
 #include "manager.h"
 #include "vm-files.h"
@@ -326,6 +327,23 @@ static int reply_unit_files(sd_bus_message *reply, void *userdata, sd_bus_error 
         if (e)
                 log_warning("Failed to change whether a VM starts at boot, ignoring: %s", e->message);
         return 0;
+}
+
+int vm_forget_unit(VM *vm) {
+        int r;
+
+        /* The runtime drop-ins of the launcher's SetUnitProperties(), and any of the user's. */
+        r = sd_bus_call_method_async(vm->manager->bus, NULL, SYSTEMD_BUS_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE,
+                                     "RevertUnitFiles", reply_unit_files, NULL, "as", 1, vm->unit);
+        if (r < 0)
+                log_warning_errno(r, "Failed to revert %s, ignoring: %m", vm->unit);
+
+        /* Serial log, stop reason, markers. */
+        r = rm_rf(vm->state_dir);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove %s, ignoring: %m", vm->state_dir);
+
+        return vm_set_autostart(vm, false);
 }
 
 int vm_set_autostart(VM *vm, bool enable) {

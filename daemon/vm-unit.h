@@ -23,6 +23,10 @@ int vm_kill(VM *vm, sd_bus_message *request, int signo);
  * that the VM starts at boot. Asynchronous; a failure is logged. */
 int vm_set_autostart(VM *vm, bool enable);
 
+/* When a VM is deleted: disables its unit, reverts its drop-ins and removes its state
+ * directory, so that nothing of it stays behind. */
+int vm_forget_unit(VM *vm);
+
 /* Whether a start or stop of this VM is under way. */
 bool vm_has_pending_job(const VM *vm);
 

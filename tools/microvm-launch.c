@@ -347,7 +347,8 @@ static int verb_stopped(Launch *l) {
         r = launch_write(l, MVM_STOP_REASON_FILE, line);
         if (r < 0)
                 return log_error_errno(r, "Failed to record the stop reason of VM %s: %m", l->name);
-        log_info("VM %s stopped: %s.", l->name, reason);
+        log_info("VM %s stopped: %s (hypervisor %s, status %s).", l->name, reason,
+                 strempty(getenv("EXIT_CODE")), strempty(getenv("EXIT_STATUS")));
         return 0;
 }
 

@@ -931,7 +931,7 @@ static int parse_argv(int argc, char *argv[]) {
 
 /* Returns the exit status: usage errors are told apart from failures, as scripts may care. */
 static int run(int argc, char *argv[]) {
-        const Verb *verb;
+        const Verb *verb = NULL;
         int r;
 
         r = parse_argv(argc, argv);

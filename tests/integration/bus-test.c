@@ -2,6 +2,7 @@
 /* Helpers for the integration tests: see bus-test.h. */
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -79,8 +80,8 @@ BusTest *bt_free(BusTest *t) {
         return NULL;
 }
 
-int bt_call(BusTest *t, const char *path, const char *interface, const char *member, GVariant *args,
-            GVariant **ret_reply, sd_bus_error *error) {
+int bt_call_timeout(BusTest *t, const char *path, const char *interface, const char *member, GVariant *args,
+                    uint64_t timeout_usec, GVariant **ret_reply, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         g_autoptr(GVariant) a = args ? g_variant_ref_sink(args) : NULL;
         int r;
@@ -94,12 +95,17 @@ int bt_call(BusTest *t, const char *path, const char *interface, const char *mem
                 cr_assert(r >= 0, "appending argument %zu of %s: %s", i, member, strerror(-r));
         }
 
-        r = sd_bus_call(t->bus, call, BT_TIMEOUT_USEC, error, &reply);
+        r = sd_bus_call(t->bus, call, timeout_usec, error, &reply);
         if (r < 0)
                 return r;
         if (ret_reply)
                 *ret_reply = read_body(reply);
         return 0;
+}
+
+int bt_call(BusTest *t, const char *path, const char *interface, const char *member, GVariant *args,
+            GVariant **ret_reply, sd_bus_error *error) {
+        return bt_call_timeout(t, path, interface, member, args, BT_TIMEOUT_USEC, ret_reply, error);
 }
 
 int bt_try_manager_call(BusTest *t, const char *member, GVariant *args, sd_bus_error *error) {
@@ -453,23 +459,60 @@ bool bt_wait_name_owner(BusTest *t, bool owned, uint64_t timeout_usec) {
         }
 }
 
+/* Runs a command without a shell, ignoring how it went: for cleanups that must not assert. */
+static void run_quietly(const char *command) {
+        g_autofree char *out = NULL, *err = NULL;
+        g_autoptr(GError) e = NULL;
+        int status;
+
+        if (!g_spawn_command_line_sync(command, &out, &err, &status, &e))
+                fprintf(stderr, "running '%s' failed, ignoring: %s\n", command, e->message);
+}
+
+/* DeleteVM, again while the VM is still seen running: microvmd learns that its unit stopped a
+ * little after systemd says so. */
+static void delete_vm_quietly(sd_bus *bus, const char *name) {
+        for (int64_t deadline = g_get_monotonic_time() + BT_TIMEOUT_USEC;;) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                if (sd_bus_call_method(bus, BT_BUS_NAME, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "DeleteVM", &error,
+                                       NULL, "s", name) >= 0 ||
+                    !sd_bus_error_has_name(&error, "org.microvm.Error.InvalidState") ||
+                    g_get_monotonic_time() >= deadline)
+                        return;
+                g_usleep(20 * 1000);
+        }
+}
+
 void bt_cleanup_prefix(const char *prefix) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(closedirp) DIR *d = NULL;
         g_autofree char *hidden = g_strdup_printf(".%s", prefix);
-        const char *name;
+        g_autofree char *kill_units = g_strdup_printf("systemctl kill --signal=SIGKILL 'microvm@%s*.service'", prefix);
+        g_autofree char *stop_units = g_strdup_printf("systemctl stop 'microvm@%s*.service'", prefix);
+        g_auto(GStrv) names = NULL;
         struct dirent *de;
+        const char *name;
 
-        /* Best effort, never asserting: this also runs after a failed test. */
+        /* Best effort, never asserting: this also runs after a failed test. A VM left running is
+         * killed through systemd, which works whatever state microvmd is in. */
+        run_quietly(kill_units);
+        run_quietly(stop_units);
+
         if (sd_bus_open_system(&bus) >= 0 &&
             sd_bus_call_method(bus, BT_BUS_NAME, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "ListVMs", NULL, &reply,
                                "") >= 0 &&
-            sd_bus_message_enter_container(reply, 'a', "(sso)") >= 0)
+            sd_bus_message_enter_container(reply, 'a', "(sso)") >= 0) {
+                g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+
                 while (sd_bus_message_read(reply, "(sso)", &name, NULL, NULL) > 0)
                         if (g_str_has_prefix(name, prefix))
-                                (void) sd_bus_call_method(bus, BT_BUS_NAME, BT_MANAGER_PATH, BT_MANAGER_INTERFACE,
-                                                          "DeleteVM", NULL, NULL, "s", name);
+                                g_strv_builder_add(b, name);
+                names = g_strv_builder_end(b);
+                for (char **n = names; *n; n++)
+                        delete_vm_quietly(bus, *n);
+        }
 
         d = opendir(BT_CONFIG_DIR);
         while (d && (de = readdir(d)))
@@ -478,4 +521,301 @@ void bt_cleanup_prefix(const char *prefix) {
 
                         (void) unlink(p);
                 }
+}
+
+/* s as a GVariant text string, quoted and escaped so that any character survives (owned). */
+static char *quote(const char *s) {
+        g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_new_string(s));
+
+        return g_variant_print(v, FALSE);
+}
+
+char *bt_guest_config(const char *cmdline, const char *more) {
+        const char *dir = getenv("MVM_GUEST_DIR");
+        g_autofree char *kernel = NULL, *initrd = NULL, *k = NULL, *i = NULL, *c = NULL;
+
+        cr_assert(dir && dir[0], "MVM_GUEST_DIR is not set: it names the test guest's directory");
+        kernel = g_build_filename(dir, "vmlinuz", NULL);
+        initrd = g_build_filename(dir, "initramfs.cpio.gz", NULL);
+        cr_assert(access(kernel, R_OK) >= 0 && access(initrd, R_OK) >= 0,
+                  "no test guest in %s: build it with tools/guest-image/build %s", dir, dir);
+
+        k = quote(kernel);
+        i = quote(initrd);
+        c = quote(cmdline);
+        return g_strdup_printf("{'Kernel': <%s>, 'Initrd': <%s>, 'KernelCommandLine': <%s>%s%s}", k, i, c,
+                               more[0] ? ", " : "", more);
+}
+
+char *bt_vm_unit(const char *name) {
+        return g_strdup_printf("microvm@%s.service", name);
+}
+
+char *bt_serial_log(const char *name) {
+        return g_strdup_printf(BT_STATE_DIR "/%s/serial.log", name);
+}
+
+void bt_start_vm(BusTest *t, const char *name) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_autofree char *log = bt_serial_log(name);
+        int r;
+
+        cr_assert(unlink(log) >= 0 || errno == ENOENT, "removing %s: %s", log, strerror(errno));
+        /* The start job includes the launcher's first KVM probe (up to a second). */
+        r = bt_call_timeout(t, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "StartVM", g_variant_new("(s)", name),
+                            BT_BOOT_TIMEOUT_USEC, NULL, &error);
+        cr_assert(r >= 0, "starting %s: StartVM failed: %s: %s", name, error.name, error.message);
+}
+
+void bt_boot_vm(BusTest *t, const char *name) {
+        g_autofree char *what = g_strdup_printf("booting %s", name);
+
+        bt_start_vm(t, name);
+        bt_assert_serial_line(name, BT_GUEST_READY, BT_BOOT_TIMEOUT_USEC, what);
+}
+
+char *bt_stop_vm(BusTest *t, const char *name, uint64_t timeout_usec) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_autoptr(GVariant) reply = NULL;
+        char *reason;
+        int r;
+
+        r = bt_call_timeout(t, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "StopVM",
+                            g_variant_new("(st)", name, (guint64) timeout_usec), timeout_usec + BT_STOP_TIMEOUT_USEC,
+                            &reply, &error);
+        cr_assert(r >= 0, "stopping %s: StopVM failed: %s: %s", name, error.name, error.message);
+        g_variant_get(reply, "(s)", &reason);
+        return reason;
+}
+
+void bt_kill_vm(BusTest *t, const char *name, int signo) {
+        g_autofree char *what = g_strdup_printf("killing %s with signal %d", name, signo);
+        g_autoptr(GVariant) reply = NULL;
+
+        reply = bt_manager_call(t, "KillVM", g_variant_new("(si)", name, signo), what);
+}
+
+GVariant *bt_vm_property(BusTest *t, const char *name, const char *property) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_autofree char *path = bt_vm_path(name);
+        g_autoptr(GVariant) reply = NULL;
+        GVariant *v;
+        int r;
+
+        r = bt_call(t, path, "org.freedesktop.DBus.Properties", "Get", g_variant_new("(ss)", BT_VM_INTERFACE, property),
+                    &reply, &error);
+        cr_assert(r >= 0, "reading %s of %s failed: %s: %s", property, name, error.name, error.message);
+        g_variant_get(reply, "(v)", &v);
+        return v;
+}
+
+static char *vm_string_property(BusTest *t, const char *name, const char *property) {
+        g_autoptr(GVariant) v = bt_vm_property(t, name, property);
+
+        cr_assert(g_variant_is_of_type(v, G_VARIANT_TYPE_STRING), "%s of %s is of type %s", property, name,
+                  g_variant_get_type_string(v));
+        return g_variant_dup_string(v, NULL);
+}
+
+char *bt_vm_state(BusTest *t, const char *name) {
+        return vm_string_property(t, name, "State");
+}
+
+char *bt_vm_stop_reason(BusTest *t, const char *name) {
+        return vm_string_property(t, name, "StopReason");
+}
+
+uint32_t bt_vm_main_pid(BusTest *t, const char *name) {
+        g_autoptr(GVariant) v = bt_vm_property(t, name, "MainPID");
+
+        cr_assert(g_variant_is_of_type(v, G_VARIANT_TYPE_UINT32), "MainPID of %s is of type %s", name,
+                  g_variant_get_type_string(v));
+        return g_variant_get_uint32(v);
+}
+
+bool bt_wait_vm_state(BusTest *t, const char *name, const char *state, uint64_t timeout_usec) {
+        uint64_t deadline = (uint64_t) g_get_monotonic_time() + timeout_usec;
+
+        for (;;) {
+                g_autofree char *current = bt_vm_state(t, name);
+                uint64_t now;
+                int r;
+
+                if (streq(current, state))
+                        return true;
+                now = (uint64_t) g_get_monotonic_time();
+                if (now >= deadline)
+                        return false;
+                /* Woken by microvmd's next signal, or after a short while at the latest. */
+                r = sd_bus_wait(t->bus, MIN(deadline - now, 50 * 1000));
+                cr_assert(r >= 0, "waiting for the bus: %s", strerror(-r));
+                bt_dispatch(t);
+        }
+}
+
+char *bt_vm_state_changes(BusTest *t, const char *name) {
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (size_t i = 0; i < t->n_signals; i++) {
+                const BusSignal *sig = &t->signals[i];
+                const char *n, *state;
+
+                if (!streq_ptr(sig->interface, BT_MANAGER_INTERFACE) || !streq_ptr(sig->member, "VMStateChanged"))
+                        continue;
+                g_variant_get(sig->body, "(&s&s)", &n, &state);
+                if (streq(n, name))
+                        g_string_append_printf(s, "%s%s", s->len > 0 ? " " : "", state);
+        }
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+char *bt_serial_text(const char *name) {
+        g_autofree char *log = bt_serial_log(name);
+        char *text = bt_read_file(log);
+
+        return text ?: g_strdup("");
+}
+
+static bool has_line_starting(const char *text, const char *prefix) {
+        for (const char *line = text; line; line = strchr(line, '\n')) {
+                line += strspn(line, "\r\n");
+                if (g_str_has_prefix(line, prefix))
+                        return true;
+        }
+        return false;
+}
+
+bool bt_wait_serial_line(const char *name, const char *prefix, uint64_t timeout_usec) {
+        uint64_t deadline = (uint64_t) g_get_monotonic_time() + timeout_usec;
+
+        for (;;) {
+                g_autofree char *text = bt_serial_text(name);
+
+                if (has_line_starting(text, prefix))
+                        return true;
+                if ((uint64_t) g_get_monotonic_time() >= deadline)
+                        return false;
+                g_usleep(20 * 1000);
+        }
+}
+
+void bt_assert_serial_line(const char *name, const char *prefix, uint64_t timeout_usec, const char *what) {
+        g_autofree char *serial = NULL;
+
+        if (bt_wait_serial_line(name, prefix, timeout_usec))
+                return;
+        serial = bt_serial_text(name);
+        cr_assert_fail("%s: no line '%s' from %s within %" PRIu64 " ms; its serial console said:\n%s", what, prefix,
+                       name, timeout_usec / 1000, serial);
+}
+
+bool bt_wait_journal(const char *unit, const char *fragment, uint64_t timeout_usec, char **ret_log) {
+        uint64_t deadline = (uint64_t) g_get_monotonic_time() + timeout_usec;
+
+        for (;;) {
+                g_autofree char *log = NULL;
+                bool found;
+                int r;
+
+                r = bt_run(&log, "journalctl --no-pager -o cat -u %s", unit);
+                cr_assert(r == 0, "journalctl -u %s failed: %s", unit, log);
+                found = strstr(log, fragment);
+                if (found || (uint64_t) g_get_monotonic_time() >= deadline) {
+                        if (ret_log)
+                                *ret_log = g_steal_pointer(&log);
+                        return found;
+                }
+                g_usleep(50 * 1000);
+        }
+}
+
+char *bt_process_binary(uint32_t pid) {
+        g_autofree char *exe = g_strdup_printf("/proc/%" PRIu32 "/exe", pid), *target = NULL;
+
+        target = g_file_read_link(exe, NULL);
+        return target ? g_path_get_basename(target) : NULL;
+}
+
+/* Whether /proc/PID/cgroup, as text, puts the process in cgroup (any hierarchy). */
+static bool in_cgroup(const char *text, const char *cgroup) {
+        g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+        for (char **l = lines; *l; l++) {
+                /* "ID:CONTROLLERS:PATH" */
+                const char *c = strchr(*l, ':');
+
+                c = c ? strchr(c + 1, ':') : NULL;
+                if (c && streq(c + 1, cgroup))
+                        return true;
+        }
+        return false;
+}
+
+static int compare_pids(gconstpointer a, gconstpointer b) {
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+        return (x > y) - (x < y);
+}
+
+char *bt_unit_processes(const char *unit) {
+        g_autofree char *cgroup = bt_unit_property(unit, "ControlGroup");
+        g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        g_autoptr(GString) s = g_string_new(NULL);
+        _cleanup_(closedirp) DIR *d = opendir("/proc");
+        struct dirent *de;
+
+        cr_assert(d, "opening /proc: %s", strerror(errno));
+        if (!cgroup[0])
+                return g_strdup("");
+        while ((de = readdir(d))) {
+                g_autofree char *path = NULL, *text = NULL;
+                guint64 pid;
+                uint32_t p;
+
+                if (!g_ascii_string_to_unsigned(de->d_name, 10, 1, UINT32_MAX, &pid, NULL))
+                        continue;
+                path = g_strdup_printf("/proc/%s/cgroup", de->d_name);
+                /* A process that is gone by now is not in the cgroup either. */
+                if (g_file_get_contents(path, &text, NULL, NULL) && in_cgroup(text, cgroup)) {
+                        p = (uint32_t) pid;
+                        g_array_append_val(pids, p);
+                }
+        }
+        g_array_sort(pids, compare_pids);
+        for (guint i = 0; i < pids->len; i++) {
+                uint32_t pid = g_array_index(pids, uint32_t, i);
+                g_autofree char *binary = bt_process_binary(pid);
+
+                g_string_append_printf(s, "%" PRIu32 " %s\n", pid, binary ?: "(gone)");
+        }
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+void bt_assert_vm_unit_gone(const char *name, const char *what) {
+        g_autofree char *unit = bt_vm_unit(name), *runtime = g_strdup_printf(BT_RUNTIME_DIR "/%s", name);
+        uint64_t deadline = (uint64_t) g_get_monotonic_time() + BT_TIMEOUT_USEC;
+
+        for (;;) {
+                g_autofree char *out = NULL;
+                g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+                g_auto(GStrv) words = NULL, fields = NULL;
+                int r;
+
+                /* list-units names loaded units only, and loads nothing itself (show would). */
+                r = bt_run(&out, "systemctl list-units --all --no-legend --plain %s", unit);
+                cr_assert(r == 0, "%s: systemctl list-units %s failed: %s", what, unit, out);
+                /* "UNIT LOAD ACTIVE SUB DESCRIPTION", in columns padded with spaces */
+                words = g_strsplit_set(out, " \n", -1);
+                for (char **w = words; *w; w++)
+                        if (**w)
+                                g_strv_builder_add(b, *w);
+                fields = g_strv_builder_end(b);
+                if (!fields[0] || (g_strv_length(fields) >= 3 &&
+                                   (streq(fields[1], "not-found") || streq(fields[2], "inactive"))))
+                        break;
+                cr_assert((uint64_t) g_get_monotonic_time() < deadline, "%s: %s is still loaded:\n%s", what,
+                          unit, out);
+                g_usleep(20 * 1000);
+        }
+        cr_assert(!g_file_test(runtime, G_FILE_TEST_EXISTS), "%s: %s exists", what, runtime);
 }

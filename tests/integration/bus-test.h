@@ -19,9 +19,16 @@
 #define BT_VM_INTERFACE      "org.microvm.VM"
 #define BT_CONFIG_DIR        "/etc/microvm/vms"
 #define BT_UNIT              "microvmd.service"
+#define BT_STATE_DIR         "/var/lib/microvm"
+#define BT_RUNTIME_DIR       "/run/microvm"
 
 /* Long enough for an idle machine to answer, short enough that a hang fails the test fast. */
 #define BT_TIMEOUT_USEC      (10 * G_USEC_PER_SEC)
+/* A TCG boot of the test guest to its ready line: about 2 s here, far more on a slow machine.
+ * Generous, yet bounded: a hung boot fails the test, it is never retried. */
+#define BT_BOOT_TIMEOUT_USEC (60 * G_USEC_PER_SEC)
+/* A StopVM call: the unit's TimeoutStopSec= (30 s) bounds the stop, then the kill. */
+#define BT_STOP_TIMEOUT_USEC (45 * G_USEC_PER_SEC)
 
 typedef struct BusSignal {
         char *path;
@@ -47,6 +54,9 @@ DEFINE_CLEANUP(BusTest *, bt_free);
  * and the reply's arguments as a tuple (if ret_reply), or a negative errno with error set. */
 int bt_call(BusTest *t, const char *path, const char *interface, const char *member, GVariant *args,
             GVariant **ret_reply, sd_bus_error *error);
+/* bt_call() that waits up to timeout_usec for the reply instead of BT_TIMEOUT_USEC. */
+int bt_call_timeout(BusTest *t, const char *path, const char *interface, const char *member, GVariant *args,
+                    uint64_t timeout_usec, GVariant **ret_reply, sd_bus_error *error);
 /* bt_call() on org.microvm.Manager. */
 int bt_try_manager_call(BusTest *t, const char *member, GVariant *args, sd_bus_error *error);
 /* The same, asserting success; returns the reply (owned). */
@@ -123,6 +133,68 @@ bool bt_name_has_owner(BusTest *t);
 /* Waits up to timeout_usec until it has (or has not) an owner; returns whether that happened. */
 bool bt_wait_name_owner(BusTest *t, bool owned, uint64_t timeout_usec);
 
-/* Deletes every VM whose name starts with prefix, and removes any file for such a name left in
- * BT_CONFIG_DIR (temporary files included). For a test's .init and .fini. */
+/* Deletes every VM whose name starts with prefix (killing its unit first if it runs), and
+ * removes any file for such a name left in BT_CONFIG_DIR (temporary files included). For a
+ * test's .init and .fini. */
 void bt_cleanup_prefix(const char *prefix);
+
+/* Real VMs: the test guest that tools/guest-image/build made in $MVM_GUEST_DIR. Its serial
+ * console lines (tools/guest-image/init): */
+#define BT_GUEST_READY       "microvm-guest: ready "
+#define BT_GUEST_SHUTDOWN    "microvm-guest: power button, shutting down"
+#define BT_GUEST_IGNORED     "microvm-guest: power button pressed, ignored"
+#define BT_GUEST_POWEROFF    "microvm-guest: poweroff"
+
+/* The a{sv} text of a VM booting the test guest, with cmdline added to its kernel command line
+ * ("" for nothing) and more ("" or "'Key': <value>, ...") added to the configuration (owned).
+ * Asserts that the guest exists. */
+char *bt_guest_config(const char *cmdline, const char *more);
+/* microvm@NAME.service (owned). */
+char *bt_vm_unit(const char *name);
+/* BT_STATE_DIR/NAME/serial.log (owned). */
+char *bt_serial_log(const char *name);
+
+/* StartVM(name) must succeed. Removes the VM's serial log first, so that a line found in it
+ * afterwards comes from this boot. */
+void bt_start_vm(BusTest *t, const char *name);
+/* bt_start_vm(), then waits (BT_BOOT_TIMEOUT_USEC) for the guest's ready line on its serial
+ * console. */
+void bt_boot_vm(BusTest *t, const char *name);
+/* StopVM(name, timeout_usec) must succeed; returns its stop reason (owned). */
+char *bt_stop_vm(BusTest *t, const char *name, uint64_t timeout_usec);
+/* KillVM(name, signo) must succeed. */
+void bt_kill_vm(BusTest *t, const char *name, int signo);
+
+/* A property of org.microvm.VM of the VM called name (owned). Asserts success. */
+GVariant *bt_vm_property(BusTest *t, const char *name, const char *property);
+/* Its State, StopReason (owned) and MainPID. */
+char *bt_vm_state(BusTest *t, const char *name);
+char *bt_vm_stop_reason(BusTest *t, const char *name);
+uint32_t bt_vm_main_pid(BusTest *t, const char *name);
+/* Waits up to timeout_usec until the VM's State is state; returns whether it became so. */
+bool bt_wait_vm_state(BusTest *t, const char *name, const char *state, uint64_t timeout_usec);
+/* The states that recorded VMStateChanged signals announced for the VM, in order, joined by
+ * spaces ("" for none; owned). */
+char *bt_vm_state_changes(BusTest *t, const char *name);
+
+/* Waits up to timeout_usec until the VM's serial log has a line that starts with prefix;
+ * returns whether it did. */
+bool bt_wait_serial_line(const char *name, const char *prefix, uint64_t timeout_usec);
+/* The same, asserting that the line came; the message shows the whole serial log. */
+void bt_assert_serial_line(const char *name, const char *prefix, uint64_t timeout_usec, const char *what);
+/* The serial log, for messages ("" if it does not exist; owned). */
+char *bt_serial_text(const char *name);
+/* Waits up to timeout_usec until the journal of unit holds a message containing fragment;
+ * returns whether it did, and the unit's messages (owned) if ret_log. */
+bool bt_wait_journal(const char *unit, const char *fragment, uint64_t timeout_usec, char **ret_log);
+
+/* The processes of the unit's cgroup (found by /proc/PID/cgroup), one "PID BINARY" line each
+ * in PID order, BINARY being the name of /proc/PID/exe (owned). */
+char *bt_unit_processes(const char *unit);
+/* The name of the binary process pid runs (owned), NULL if there is no such process. */
+char *bt_process_binary(uint32_t pid);
+
+/* Asserts that nothing of the VM's unit is left: the unit is not loaded (or only loaded and
+ * inactive, as a query leaves it), waiting up to BT_TIMEOUT_USEC for systemd to collect a
+ * failed one, and BT_RUNTIME_DIR/NAME does not exist. */
+void bt_assert_vm_unit_gone(const char *name, const char *what);

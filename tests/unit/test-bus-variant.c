@@ -187,7 +187,9 @@ Test(bus_variant, refuses_fds) {
                 case 0: r = sd_bus_message_append(m, "h", STDIN_FILENO); break;
                 case 1: r = sd_bus_message_append(m, "v", "h", STDIN_FILENO); break;
                 case 2: r = sd_bus_message_append(m, "ah", 2, STDIN_FILENO, STDIN_FILENO); break;
-                case 3: r = sd_bus_message_append(m, "a{sv}", 2, "Kernel", "s", "/k", "Fd", "h", STDIN_FILENO); break;
+                case 3:
+                        r = sd_bus_message_append(m, "a{sv}", 2, "Kernel", "s", "/k", "Fd", "h", STDIN_FILENO);
+                        break;
                 case 4: r = sd_bus_message_append(m, "(sh)", "x", STDIN_FILENO); break;
                 }
                 cr_assert_geq(r, 0, "%s: append: %s", cases[i].name, strerror(-r));

@@ -275,7 +275,8 @@ Test(config_schema, sections) {
                 expect_streq(info->name, cases[i].name, cases[i].name);
                 expect_streq(info->bus_name, cases[i].bus_name, cases[i].name);
                 cr_expect(info->doc && info->doc[0], "%s: documented", cases[i].name);
-                cr_expect_eq(config_section_from_name(cases[i].name), cases[i].section, "%s: by name", cases[i].name);
+                cr_expect_eq(config_section_from_name(cases[i].name), cases[i].section, "%s: by name",
+                             cases[i].name);
                 cr_expect_eq(config_section_is_repeatable(cases[i].section), cases[i].bus_name != NULL,
                              "%s: repeatable", cases[i].name);
                 if (cases[i].bus_name)
@@ -312,7 +313,8 @@ Test(config_schema, lookups_by_name) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 cr_expect_eq(config_key_from_name(cases[i].section, cases[i].name), cases[i].id, "[%s] %s",
                              config_section_get(cases[i].section)->name, cases[i].name);
-                cr_expect_eq(config_key_from_bus_name(cases[i].name), cases[i].bus_id, "bus name '%s'", cases[i].name);
+                cr_expect_eq(config_key_from_bus_name(cases[i].name), cases[i].bus_id, "bus name '%s'",
+                             cases[i].name);
         }
 }
 
@@ -363,10 +365,12 @@ Test(config_schema, documented_defaults) {
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 g_autoptr(GVariant) def = config_key_default(cases[i].id);
-                g_autoptr(GVariant) expected = g_variant_ref_sink(g_variant_parse(NULL, cases[i].value, NULL, NULL, NULL));
+                g_autoptr(GVariant) expected = g_variant_parse(NULL, cases[i].value, NULL, NULL, NULL);
 
-                cr_expect(def && g_variant_equal(def, expected), "%s: default %s", config_key_get(cases[i].id)->name,
-                          cases[i].value);
+                cr_assert_not_null(expected, "%s", cases[i].value);
+                g_variant_ref_sink(expected);
+                cr_expect(def && g_variant_equal(def, expected), "%s: default %s",
+                          config_key_get(cases[i].id)->name, cases[i].value);
         }
 }
 

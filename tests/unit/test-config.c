@@ -52,7 +52,8 @@ static bool dict_equal(GVariant *a, GVariant *b) {
                 if (g_variant_n_children(a) != g_variant_n_children(b))
                         return false;
                 for (size_t i = 0; i < g_variant_n_children(a); i++) {
-                        g_autoptr(GVariant) ca = g_variant_get_child_value(a, i), cb = g_variant_get_child_value(b, i);
+                        g_autoptr(GVariant) ca = g_variant_get_child_value(a, i);
+                        g_autoptr(GVariant) cb = g_variant_get_child_value(b, i);
 
                         if (!dict_equal(ca, cb))
                                 return false;
@@ -123,7 +124,8 @@ static GVariant *dict_with(ConfigKeyId id, GVariant *sample) {
 
                 g_variant_builder_init(&group, G_VARIANT_TYPE_VARDICT);
                 if (id != CONFIG_DRIVE_PATH)
-                        g_variant_builder_add(&group, "{sv}", "Path", g_variant_new_string("/var/lib/microvm/a.img"));
+                        g_variant_builder_add(&group, "{sv}", "Path",
+                                              g_variant_new_string("/var/lib/microvm/a.img"));
                 g_variant_builder_add(&group, "{sv}", key->name, sample);
                 g_variant_builder_add(&b, "{sv}", config_section_get(key->section)->bus_name,
                                       g_variant_new_array(G_VARIANT_TYPE_VARDICT,
@@ -249,7 +251,8 @@ Test(config, effective_and_set) {
                   "'MemoryMiB': <uint64 512>}",
                   "{'MemoryMiB': <uint64 512>, 'Kernel': <'/k'>, "
                   "'Drives': <[{'Path': <'/a'>}, {'Path': <'/b'>, 'Root': <true>}]>}",
-                  "{'Hypervisor': <'qemu'>, 'Accelerator': <'auto'>, 'VCPUs': <uint32 1>, 'MemoryMiB': <uint64 512>, "
+                  "{'Hypervisor': <'qemu'>, 'Accelerator': <'auto'>, 'VCPUs': <uint32 1>, "
+                  "'MemoryMiB': <uint64 512>, "
                   "'Autostart': <false>, 'Kernel': <'/k'>, 'Initrd': <''>, 'KernelCommandLine': <''>, "
                   "'Drives': <[{'Path': <'/a'>, 'ReadOnly': <false>, 'Root': <false>}, "
                   "{'Path': <'/b'>, 'ReadOnly': <false>, 'Root': <true>}]>}" },
@@ -259,14 +262,16 @@ Test(config, effective_and_set) {
                 _cleanup_(config_freep) Config *c = from_variant_ok(cases[i].dict);
                 g_autoptr(GVariant) set = g_variant_ref_sink(config_to_variant(c, false));
                 g_autoptr(GVariant) effective = g_variant_ref_sink(config_to_variant(c, true));
-                g_autoptr(GVariant) expected_set = parse(cases[i].set), expected_effective = parse(cases[i].effective);
+                g_autoptr(GVariant) expected_set = parse(cases[i].set);
+                g_autoptr(GVariant) expected_effective = parse(cases[i].effective);
                 g_autofree char *pset = print(set), *peff = print(effective);
 
                 /* In schema order, exactly. */
                 cr_expect(g_variant_equal(set, expected_set), "%s: set-only\n    got      %s\n    expected %s",
                           cases[i].name, pset, cases[i].set);
                 cr_expect(g_variant_equal(effective, expected_effective),
-                          "%s: effective\n    got      %s\n    expected %s", cases[i].name, peff, cases[i].effective);
+                          "%s: effective\n    got      %s\n    expected %s", cases[i].name, peff,
+                          cases[i].effective);
 
                 /* Each property is the effective value. */
                 for (size_t j = 0; j < g_variant_n_children(effective); j++) {
@@ -277,7 +282,8 @@ Test(config, effective_and_set) {
 
                         g_variant_get_child(entry, 0, "&s", &key);
                         property = config_get_property(c, key);
-                        cr_expect(property && g_variant_equal(property, value), "%s: property %s", cases[i].name, key);
+                        cr_expect(property && g_variant_equal(property, value), "%s: property %s", cases[i].name,
+                                  key);
                 }
         }
 }
@@ -304,7 +310,8 @@ Test(config, effective_has_every_key) {
 }
 
 Test(config, getters) {
-        _cleanup_(config_freep) Config *c = from_variant_ok("{'Kernel': <'/k'>, 'VCPUs': <uint32 3>, 'Autostart': <true>}");
+        _cleanup_(config_freep) Config *c =
+                from_variant_ok("{'Kernel': <'/k'>, 'VCPUs': <uint32 3>, 'Autostart': <true>}");
 
         expect_streq(config_get_string(c, CONFIG_KERNEL), "/k", "Kernel, set");
         expect_streq(config_get_string(c, CONFIG_HYPERVISOR), "qemu", "Hypervisor, default");
@@ -326,7 +333,8 @@ Test(config, required_unset) {
         cr_expect_null(kernel, "Kernel unset");
         expect_streq(config_get_string(c, CONFIG_KERNEL), NULL, "Kernel unset");
         cr_expect_eq(config_validate(c, &error), -EINVAL, "empty configuration");
-        expect_streq(error, "Kernel is required (the absolute path of the guest kernel image)", "empty configuration");
+        expect_streq(error, "Kernel is required (the absolute path of the guest kernel image)",
+                     "empty configuration");
 }
 
 Test(config, copy) {
@@ -529,7 +537,8 @@ Test(config, changed_properties_every_key) {
         g_variant_builder_init(&drive, G_VARIANT_TYPE_VARDICT);
         for (ConfigSection s = 0; s < _CONFIG_SECTION_MAX; s++)
                 if (config_section_is_repeatable(s))
-                        g_string_append_printf(expected, "%s%s", expected->len ? " " : "", config_section_get(s)->bus_name);
+                        g_string_append_printf(expected, "%s%s", expected->len ? " " : "",
+                                               config_section_get(s)->bus_name);
         for (ConfigKeyId id = 0; id < _CONFIG_KEY_MAX; id++) {
                 const ConfigKey *key = config_key_get(id);
 
@@ -572,10 +581,13 @@ static const struct {
         { "u as t", "{'Kernel': <'/k'>, 'VCPUs': <uint64 2>}", "VCPUs: must be of D-Bus type 'u', not 't'" },
         { "u as i", "{'Kernel': <'/k'>, 'VCPUs': <int32 2>}", "VCPUs: must be of D-Bus type 'u', not 'i'" },
         { "u as s", "{'Kernel': <'/k'>, 'VCPUs': <'2'>}", "VCPUs: must be of D-Bus type 'u', not 's'" },
-        { "u in a variant", "{'Kernel': <'/k'>, 'VCPUs': <<uint32 2>>}", "VCPUs: must be of D-Bus type 'u', not 'v'" },
-        { "t as u", "{'Kernel': <'/k'>, 'MemoryMiB': <uint32 512>}", "MemoryMiB: must be of D-Bus type 't', not 'u'" },
+        { "u in a variant", "{'Kernel': <'/k'>, 'VCPUs': <<uint32 2>>}",
+          "VCPUs: must be of D-Bus type 'u', not 'v'" },
+        { "t as u", "{'Kernel': <'/k'>, 'MemoryMiB': <uint32 512>}",
+          "MemoryMiB: must be of D-Bus type 't', not 'u'" },
         { "b as s", "{'Kernel': <'/k'>, 'Autostart': <'yes'>}", "Autostart: must be of D-Bus type 'b', not 's'" },
-        { "b as u", "{'Kernel': <'/k'>, 'Autostart': <uint32 1>}", "Autostart: must be of D-Bus type 'b', not 'u'" },
+        { "b as u", "{'Kernel': <'/k'>, 'Autostart': <uint32 1>}",
+          "Autostart: must be of D-Bus type 'b', not 'u'" },
         { "s as o", "{'Kernel': <objectpath '/k'>}", "Kernel: must be of D-Bus type 's', not 'o'" },
         { "s as as", "{'Kernel': <['/k']>}", "Kernel: must be of D-Bus type 's', not 'as'" },
         { "VCPUs 0", "{'Kernel': <'/k'>, 'VCPUs': <uint32 0>}", "VCPUs: must be between 1 and 256, not 0" },
@@ -600,10 +612,12 @@ static const struct {
         { "missing Kernel", "@a{sv} {}", "Kernel is required (the absolute path of the guest kernel image)" },
         { "missing Kernel, other keys set", "{'VCPUs': <uint32 2>}",
           "Kernel is required (the absolute path of the guest kernel image)" },
-        { "Drives as s", "{'Kernel': <'/k'>, 'Drives': <'/a.img'>}", "Drives: must be of D-Bus type 'aa{sv}', not 's'" },
+        { "Drives as s", "{'Kernel': <'/k'>, 'Drives': <'/a.img'>}",
+          "Drives: must be of D-Bus type 'aa{sv}', not 's'" },
         { "Drives as a{sv}", "{'Kernel': <'/k'>, 'Drives': <{'Path': <'/a.img'>}>}",
           "Drives: must be of D-Bus type 'aa{sv}', not 'a{sv}'" },
-        { "Drives as as", "{'Kernel': <'/k'>, 'Drives': <['/a.img']>}", "Drives: must be of D-Bus type 'aa{sv}', not 'as'" },
+        { "Drives as as", "{'Kernel': <'/k'>, 'Drives': <['/a.img']>}",
+          "Drives: must be of D-Bus type 'aa{sv}', not 'as'" },
         { "Drives as aa{ss}", "{'Kernel': <'/k'>, 'Drives': <[{'Path': '/a.img'}]>}",
           "Drives: must be of D-Bus type 'aa{sv}', not 'aa{ss}'" },
         { "Drives[0].Path missing", "{'Kernel': <'/k'>, 'Drives': <[@a{sv} {}]>}",
@@ -625,7 +639,8 @@ static const struct {
           "{'Path': <'/c'>, 'Root': <true>}]>}",
           "Drives[0] and Drives[2] both have Root=yes: at most one drive holds the root file system" },
         { "the same drive twice",
-          "{'Kernel': <'/k'>, 'Drives': <[{'Path': <'/a'>}, {'Path': <'/b'>}, {'Path': <'/b'>, 'ReadOnly': <true>}]>}",
+          "{'Kernel': <'/k'>, 'Drives': <[{'Path': <'/a'>}, {'Path': <'/b'>}, "
+          "{'Path': <'/b'>, 'ReadOnly': <true>}]>}",
           "Drives[1] and Drives[2] both use '/b': attach each image once" },
 };
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* What the unit tests share: string assertions that show both sides, and scratch directories
- * under $TMPDIR that are removed again. */
+/* What the unit tests share: string assertions that show both sides, scratch directories under
+ * $TMPDIR that are removed again, whole-file reads and writes, and golden files. */
 #pragma once
 
 #include <criterion/criterion.h>
@@ -8,10 +8,13 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <glib.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include "fileio.h"
 #include "macro.h"
 
 /* Expects two strings to be equal (NULL equals only NULL); the message names the case and shows
@@ -49,7 +52,6 @@ static inline char *tmpdir_free(char *path) {
         free(path);
         return NULL;
 }
-DEFINE_CLEANUP(char *, tmpdir_free);
 
 /* The names in a directory, sorted and joined by spaces: "" when it is empty (g_free). */
 static inline char *dir_list(const char *path) {
@@ -92,4 +94,67 @@ static inline char *file_read(const char *path, size_t *ret_size) {
         if (ret_size)
                 *ret_size = out->len;
         return g_string_free(out, FALSE);
+}
+
+/* Golden files: tests/golden/MODULE/NAME in the source tree that $MVM_SOURCE_DIR names (meson test
+ * sets it); g_free() the path. */
+static inline char *golden_path(const char *module, const char *name) {
+        const char *src = getenv("MVM_SOURCE_DIR");
+
+        cr_assert_not_null(src, "MVM_SOURCE_DIR names the source tree (meson test sets it)");
+        return g_build_filename(src, "tests", "golden", module, name, NULL);
+}
+
+/* The golden file's contents, or fails the test (g_free). */
+static inline char *golden_read(const char *module, const char *name) {
+        g_autofree char *path = golden_path(module, name);
+        char *text = file_read(path, NULL);
+
+        cr_assert_not_null(text, "%s: %m", path);
+        return text;
+}
+
+/* diff -u of the golden file at path and text, for a failure message (g_free). */
+static inline char *golden_diff(const char *path, const char *text) {
+        char *scratch = tmpdir_new();
+        g_autofree char *got = g_build_filename(scratch, "got", NULL), *out = g_build_filename(scratch, "diff", NULL);
+        char *argv[] = { (char *) "diff", (char *) "-u", (char *) "--label", (char *) "expected",
+                         (char *) "--label", (char *) "got", (char *) path, got, NULL };
+        posix_spawn_file_actions_t actions;
+        char *diff = NULL;
+        int status;
+        pid_t pid;
+
+        file_write(got, text, strlen(text));
+        cr_assert_eq(posix_spawn_file_actions_init(&actions), 0);
+        cr_assert_eq(posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out,
+                                                      O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+        if (posix_spawnp(&pid, "diff", &actions, NULL, argv, environ) == 0 && waitpid(pid, &status, 0) == pid)
+                diff = file_read(out, NULL);
+        posix_spawn_file_actions_destroy(&actions);
+        tmpdir_free(scratch);
+        return diff ?: g_strdup_printf("(no diff(1)) got:\n%s", text);
+}
+
+/* Compares text with tests/golden/MODULE/NAME byte for byte; on a mismatch the test fails with
+ * a diff. With MVM_UPDATE_GOLDEN=1 the golden file is rewritten instead. */
+static inline void golden_check(const char *module, const char *name, const char *text) {
+        g_autofree char *path = golden_path(module, name), *expected = NULL, *diff = NULL;
+        size_t size = 0;
+
+        if (streq_ptr(getenv("MVM_UPDATE_GOLDEN"), "1")) {
+                g_autofree char *dir = g_path_get_dirname(path);
+
+                cr_assert_eq(g_mkdir_with_parents(dir, 0755), 0, "mkdir %s: %m", dir);
+                cr_assert_eq(write_file_atomic(path, text, strlen(text), 0644), 0, "rewriting %s", path);
+                cr_log_info("rewrote %s", path);
+                return;
+        }
+
+        expected = file_read(path, &size);
+        cr_assert_not_null(expected, "%s: %m (MVM_UPDATE_GOLDEN=1 writes it)", path);
+        if (size == strlen(text) && memcmp(expected, text, size) == 0)
+                return;
+        diff = golden_diff(path, text);
+        cr_expect_fail("%s/%s differs (MVM_UPDATE_GOLDEN=1 rewrites it):\n%s", module, name, diff);
 }

@@ -40,6 +40,12 @@ static const struct {
         { "unit name", "microvm@web.service", false },
         { "glob", "web*", false },
         { "colon", "a:b", false },
+        /* Directories beside the per-VM ones in /run/microvm and /var/lib/microvm. */
+        { "reserved vms", "vms", false },
+        { "reserved images", "images", false },
+        { "vms as a prefix", "vms1", true },
+        { "images as a prefix", "images-old", true },
+        { "Images in another case", "Images", true },
 };
 
 Test(vm_name, table) {
