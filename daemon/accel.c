@@ -132,9 +132,13 @@ int kvm_probe(char **ret_reason) {
 int kvm_probe_read_cache(const char *cache_path, char **ret_reason) {
         _cleanup_free_ char *text = NULL;
 
-        if (read_file(cache_path, &text, NULL) < 0 || strlen(text) <= 4 || text[3] != ' ')
+        if (read_file(cache_path, &text, NULL) < 0)
                 return -ENOENT;
+        /* Only the first line counts; anything but a verdict and its reason is no verdict, so the
+         * next start probes again and replaces it. */
         text[strcspn(text, "\n")] = '\0';
+        if (strlen(text) <= 4 || (strncmp(text, "kvm ", 4) != 0 && strncmp(text, "tcg ", 4) != 0))
+                return -ENOENT;
         *ret_reason = strdup(text + 4);
         if (!*ret_reason)
                 return -ENOMEM;

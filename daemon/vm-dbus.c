@@ -83,12 +83,23 @@ static int property_get_config(sd_bus *bus, const char *path, const char *interf
         return bus_message_append_gvariant(reply, v);
 }
 
+/* 1: allowed; 0: polkit is being asked, and the handler returns 1 and runs again when it has
+ * answered; < 0: refused. */
+static int vm_authorize(sd_bus_message *msg, VM *vm, const char *action, sd_bus_error *error) {
+        const char *details[] = { "vm", vm->name, NULL };
+
+        return polkit_check(msg, action, details, &vm->manager->polkit_registry, error);
+}
+
+static int error_not_running(sd_bus_error *error, VM *vm) {
+        return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE, "VM '%s' is not running (it is %s).", vm->name,
+                                 vm_state_to_string(vm->state));
+}
+
 int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
-        Manager *m = vm->manager;
         _cleanup_(config_freep) Config *config = NULL;
         g_autoptr(GVariant) dict = NULL;
         g_autofree char *problem = NULL;
-        const char *details[] = { "vm", vm->name, NULL };
         bool autostart;
         int r;
 
@@ -101,11 +112,9 @@ int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_CONFIG, "Invalid configuration for VM '%s': %s",
                                          vm->name, problem);
 
-        r = polkit_check(msg, MVM_ACTION_MANAGE, details, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* called again when polkit answers */
+        r = vm_authorize(msg, vm, MVM_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* called again when polkit answers */
 
         r = vm_write_config(vm, config);
         if (r < 0)
@@ -125,8 +134,7 @@ static int error_busy(sd_bus_error *error, VM *vm) {
 }
 
 int bus_vm_start(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
-        Manager *m = vm->manager;
-        const char *details[] = { "vm", vm->name, NULL }, *error_name;
+        const char *error_name;
         _cleanup_free_ char *problem = NULL;
         int r;
 
@@ -146,19 +154,15 @@ int bus_vm_start(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
                                          "Cannot start VM '%s': Accelerator=kvm, but KVM is not usable here: %s. "
                                          "Use Accelerator=auto or tcg.", vm->name, problem);
 
-        r = polkit_check(msg, MVM_ACTION_LIFECYCLE, details, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* called again when polkit answers */
+        r = vm_authorize(msg, vm, MVM_ACTION_LIFECYCLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* called again when polkit answers */
 
         r = vm_start(vm, msg);
         return r < 0 ? r : 1;
 }
 
 int bus_vm_stop(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
-        Manager *m = vm->manager;
-        const char *details[] = { "vm", vm->name, NULL };
         uint64_t timeout_usec;
         int r;
 
@@ -169,22 +173,17 @@ int bus_vm_stop(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         if (vm_has_pending_job(vm))
                 return error_busy(error, vm);
         if (vm_state_is_active(vm->state) <= 0)
-                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE, "VM '%s' is not running (it is %s).",
-                                         vm->name, vm_state_to_string(vm->state));
+                return error_not_running(error, vm);
 
-        r = polkit_check(msg, MVM_ACTION_LIFECYCLE, details, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* called again when polkit answers */
+        r = vm_authorize(msg, vm, MVM_ACTION_LIFECYCLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* called again when polkit answers */
 
         r = vm_stop(vm, msg, timeout_usec);
         return r < 0 ? r : 1;
 }
 
 int bus_vm_kill(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
-        Manager *m = vm->manager;
-        const char *details[] = { "vm", vm->name, NULL };
         int32_t signo;
         int r;
 
@@ -197,22 +196,17 @@ int bus_vm_kill(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
                                          "%" PRIi32 " is not a signal number: use 1 to %d, e.g. 15 (SIGTERM) or 9 (SIGKILL).",
                                          signo, _NSIG - 1);
         if (vm_state_is_active(vm->state) <= 0)
-                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE, "VM '%s' is not running (it is %s).",
-                                         vm->name, vm_state_to_string(vm->state));
+                return error_not_running(error, vm);
 
-        r = polkit_check(msg, MVM_ACTION_LIFECYCLE, details, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* called again when polkit answers */
+        r = vm_authorize(msg, vm, MVM_ACTION_LIFECYCLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* called again when polkit answers */
 
         r = vm_kill(vm, msg, signo);
         return r < 0 ? r : 1;
 }
 
 int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
-        Manager *m = vm->manager;
-        const char *details[] = { "vm", vm->name, NULL };
         int r;
 
         if (vm_has_pending_job(vm))
@@ -221,11 +215,9 @@ int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE, "VM '%s' is %s: stop it before deleting it.",
                                          vm->name, vm_state_to_string(vm->state));
 
-        r = polkit_check(msg, MVM_ACTION_MANAGE, details, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* called again when polkit answers */
+        r = vm_authorize(msg, vm, MVM_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* called again when polkit answers */
 
         r = unlink_durable(vm->config_path);
         if (r < 0 && r != -ENOENT)
