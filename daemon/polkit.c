@@ -5,6 +5,7 @@
  * bus's read queue, so its handler runs again from the top and finds the verdict here. */
 
 #include <search.h>
+#include <stdint.h>
 
 #include "log.h"
 #include "macro.h"
@@ -95,6 +96,24 @@ static int reply_check_authorization(sd_bus_message *reply, void *userdata, sd_b
         return 0;
 }
 
+static void polkit_registry_remember_uid(PolkitRegistry *registry, const char *sender, uint32_t uid) {
+        unsigned i = registry->next_uid++ % POLKIT_UID_CACHE_SIZE;
+        char *copy = strdup(sender);
+
+        if (!copy)
+                return; /* only a cache */
+        free(registry->uids[i].sender);
+        registry->uids[i].sender = copy;
+        registry->uids[i].uid = uid;
+}
+
+static bool polkit_registry_sender_is_root(PolkitRegistry *registry, const char *sender) {
+        for (unsigned i = 0; i < POLKIT_UID_CACHE_SIZE; i++)
+                if (streq_ptr(registry->uids[i].sender, sender))
+                        return registry->uids[i].uid == 0;
+        return false;
+}
+
 static int reply_unix_user(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         PolkitQuery *q = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
@@ -116,6 +135,8 @@ static int reply_unix_user(sd_bus_message *reply, void *userdata, sd_bus_error *
         }
 
         /* The uid comes from the bus, which took it from the caller's socket: safe to trust. */
+        if (q->registry)
+                polkit_registry_remember_uid(q->registry, sd_bus_message_get_sender(q->request), uid);
         if (uid == 0) {
                 polkit_query_answer(q, 1);
                 return 0;
@@ -191,6 +212,9 @@ int polkit_check(sd_bus_message *msg, const char *action, const char **details, 
                 return verdict;
         }
 
+        if (polkit_registry_sender_is_root(registry, sd_bus_message_get_sender(msg)))
+                return 1;
+
         q = calloc(1, sizeof(PolkitQuery));
         if (!q)
                 return -ENOMEM;
@@ -223,4 +247,6 @@ static void query_free_node(void *node) {
 void polkit_registry_done(PolkitRegistry *registry) {
         tdestroy(registry->queries, query_free_node);
         registry->queries = NULL;
+        for (unsigned i = 0; i < POLKIT_UID_CACHE_SIZE; i++)
+                registry->uids[i].sender = mfree(registry->uids[i].sender);
 }

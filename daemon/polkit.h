@@ -2,11 +2,21 @@
 /* The one asynchronous authorization step every mutating method goes through. */
 #pragma once
 
+#include <stdint.h>
 #include <systemd/sd-bus.h>
 
-/* Pending and answered checks, keyed by the method call they belong to (a tsearch() root). */
+#define POLKIT_UID_CACHE_SIZE 16
+
+/* Pending and answered checks, keyed by the method call they belong to (a tsearch() root), and
+ * the uids of the latest callers: a unique bus name is never reused, so what the bus said of it
+ * stays true, and a busy client is asked about once. */
 typedef struct PolkitRegistry {
         void *queries;
+        struct {
+                char *sender;
+                uint32_t uid;
+        } uids[POLKIT_UID_CACHE_SIZE];
+        unsigned next_uid;
 } PolkitRegistry;
 
 /* Decides whether the sender of msg may do action. details are key/value pairs ending in

@@ -91,6 +91,8 @@ VMState vm_state_from_unit(const char *active_state, const char *result, StopRea
                 { "activating", VM_STARTING },
                 { "active", VM_RUNNING },
                 { "reloading", VM_RUNNING },
+                /* Newer systemd: still running, while mounts in its namespace are updated. */
+                { "refreshing", VM_RUNNING },
                 { "deactivating", VM_STOPPING },
         };
 

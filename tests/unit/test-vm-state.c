@@ -132,3 +132,97 @@ Test(vm_state, from_unit) {
                              cases[i].result ?: "(none)", stop_reason_to_string(cases[i].reason),
                              vm_state_to_string(cases[i].state));
 }
+
+/* Every ActiveState systemd reports, and what it means alone; _VM_STATE_INVALID: the unit is not
+ * running, and the stop reason (then the Result) decides. */
+static const struct {
+        const char *active_state;       /* NULL: the unit is not loaded */
+        VMState state;
+} active_states[] = {
+        { "activating", VM_STARTING },
+        { "active", VM_RUNNING },
+        { "reloading", VM_RUNNING },
+        { "refreshing", VM_RUNNING },
+        { "deactivating", VM_STOPPING },
+        { "inactive", _VM_STATE_INVALID },
+        { "failed", _VM_STATE_INVALID },
+        { "maintenance", _VM_STATE_INVALID },   /* "systemctl clean": nothing runs */
+        { NULL, _VM_STATE_INVALID },
+};
+
+/* Every Result of a service, and whether it says the main process died on its own. */
+static const struct {
+        const char *result;             /* NULL: none known */
+        bool crash;
+} results[] = {
+        { NULL, false },
+        { "success", false },
+        { "resources", false },
+        { "protocol", false },
+        { "timeout", false },
+        { "exit-code", true },
+        { "signal", true },
+        { "core-dump", true },
+        { "watchdog", true },
+        { "start-limit-hit", false },
+        { "oom-kill", true },
+        { "exec-condition", false },
+};
+
+/* What a unit that is not running shows, by the recorded stop reason; _VM_STATE_INVALID: none
+ * recorded, the Result decides between crashed and defined. */
+static const VMState after_stop[_STOP_REASON_MAX] = {
+        [STOP_REASON_NONE] = _VM_STATE_INVALID,
+        [STOP_REASON_GUEST_POWEROFF] = VM_STOPPED,
+        [STOP_REASON_STOP_REQUEST] = VM_STOPPED,
+        [STOP_REASON_TIMEOUT_KILL] = VM_STOPPED,
+        [STOP_REASON_KILLED] = VM_STOPPED,
+        [STOP_REASON_CRASHED] = VM_CRASHED,
+        [STOP_REASON_START_FAILED] = VM_STOPPED,
+};
+
+/* Every row of the table: each ActiveState with each stop reason and each Result. */
+Test(vm_state, from_unit_every_row) {
+        for (size_t a = 0; a < ELEMENTSOF(active_states); a++)
+                for (StopReason reason = 0; reason < _STOP_REASON_MAX; reason++)
+                        for (size_t r = 0; r < ELEMENTSOF(results); r++) {
+                                VMState expected = active_states[a].state;
+
+                                if (expected == _VM_STATE_INVALID)
+                                        expected = after_stop[reason];
+                                if (expected == _VM_STATE_INVALID)
+                                        expected = results[r].crash ? VM_CRASHED : VM_DEFINED;
+
+                                cr_expect_eq(vm_state_from_unit(active_states[a].active_state, results[r].result,
+                                                                reason),
+                                             expected, "%s/%s/'%s': expected %s",
+                                             active_states[a].active_state ?: "(not loaded)",
+                                             results[r].result ?: "(none)", stop_reason_to_string(reason),
+                                             vm_state_to_string(expected));
+                        }
+}
+
+/* Names systemd does not use, and a reason that is not one, change nothing for the worse: an
+ * unknown ActiveState is read as not running, an unknown reason as none. */
+Test(vm_state, from_unit_unknown) {
+        static const struct {
+                const char *active_state;
+                const char *result;
+                StopReason reason;
+                VMState state;
+        } cases[] = {
+                { "", "success", STOP_REASON_NONE, VM_DEFINED },
+                { "Active", "success", STOP_REASON_NONE, VM_DEFINED },
+                { "running", "success", STOP_REASON_STOP_REQUEST, VM_STOPPED },
+                { "inactive", "Signal", STOP_REASON_NONE, VM_DEFINED },
+                { "inactive", "", STOP_REASON_NONE, VM_DEFINED },
+                { "failed", "signal", _STOP_REASON_INVALID, VM_DEFINED },
+                { "failed", "signal", _STOP_REASON_MAX, VM_DEFINED },
+                { "active", "signal", _STOP_REASON_INVALID, VM_RUNNING },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                cr_expect_eq(vm_state_from_unit(cases[i].active_state, cases[i].result, cases[i].reason),
+                             cases[i].state, "'%s'/'%s'/reason %d: expected %s", cases[i].active_state,
+                             cases[i].result, (int) cases[i].reason, vm_state_to_string(cases[i].state));
+}
