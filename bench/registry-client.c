@@ -19,26 +19,15 @@
 #include <time.h>
 
 #include "bus-names.h"
+#include "figure.h"
 #include "log.h"
 #include "macro.h"
-
-#define SYSTEMD_BUS_NAME        "org.freedesktop.systemd1"
-#define SYSTEMD_PATH            "/org/freedesktop/systemd1"
-#define SYSTEMD_UNIT_PATH       "/org/freedesktop/systemd1/unit"
-#define SYSTEMD_MANAGER_IFACE   "org.freedesktop.systemd1.Manager"
-#define SYSTEMD_UNIT_IFACE      "org.freedesktop.systemd1.Unit"
-#define SYSTEMD_SERVICE_IFACE   "org.freedesktop.systemd1.Service"
-#define PEER_IFACE              "org.freedesktop.DBus.Peer"
-#define PROPERTIES_IFACE        "org.freedesktop.DBus.Properties"
+#include "unit.h"
 
 #define MICROVMD_UNIT           "microvmd.service"
 #define BENCH_VM_FORMAT         "bench-%05zu"
 #define BENCH_RAW_FORMAT        ".bench-raw-%05zu"
 #define BENCH_KERNEL            "/var/lib/microvm/images/vmlinuz"
-#define NSEC_PER_USEC           UINT64_C(1000)
-#define NSEC_PER_MSEC           UINT64_C(1000000)
-#define NSEC_PER_SEC            UINT64_C(1000000000)
-#define JOB_TIMEOUT_NSEC        (30 * NSEC_PER_SEC)
 #define WARMUP_CALLS            100
 #define SETTLE_USEC             50000
 
@@ -62,56 +51,18 @@ typedef struct Options {
 typedef struct Bench {
         Options opt;
         sd_bus *bus;
-        sd_bus_slot *job_slot;
+        UnitJobs jobs;
         FILE *summary;
         char *payload;                  /* a key file as CreateVM writes it */
         size_t payload_size;
         size_t n_dirs;                  /* directories made so far under the state directory */
         bool dir_mounted;               /* one of them is mounted over the VM directory */
-
-        /* The job a start or stop waits for. */
-        char *job;
-        bool job_done;
-        bool job_ok;
-        uint64_t job_done_nsec;
 } Bench;
-
-typedef enum TargetKind {
-        TARGET_NONE,
-        TARGET_AT_LEAST,
-        TARGET_AT_MOST,
-} TargetKind;
-
-typedef struct Figure {
-        const char *name;
-        double value;
-        const char *unit;
-        int decimals;
-        TargetKind target_kind;
-        double target;
-        double baseline;                /* 0: none */
-} Figure;
 
 typedef struct Samples {
         uint64_t *nsec;
         size_t n;
 } Samples;
-
-static inline void fclosep(FILE **f) {
-        if (*f)
-                (void) fclose(*f);
-}
-
-static uint64_t now_nsec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * NSEC_PER_SEC + (uint64_t) ts.tv_nsec;
-}
-
-static const char *bus_error_text(const sd_bus_error *error, int r) {
-        return sd_bus_error_is_set(error) ? error->message : strerror(-r);
-}
 
 static int samples_init(Samples *s, size_t capacity) {
         s->nsec = calloc(capacity, sizeof(uint64_t));
@@ -130,11 +81,6 @@ static int compare_u64(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-static int compare_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return (x > y) - (x < y);
-}
-
 /* Nearest rank: the smallest sample with at least q of them at or below it. */
 static double samples_quantile_ms(Samples *s, double q) {
         size_t i;
@@ -144,50 +90,6 @@ static double samples_quantile_ms(Samples *s, double q) {
         i = (size_t) ceil(q * (double) s->n);
         i = i > 0 ? i - 1 : 0;
         return (double) s->nsec[i] / (double) NSEC_PER_MSEC;
-}
-
-static double median(double *v, size_t n) {
-        assert(n > 0);
-        qsort(v, n, sizeof(double), compare_double);
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static bool target_missed(const Figure *f, double value) {
-        switch (f->target_kind) {
-        case TARGET_NONE:
-                return false;
-        case TARGET_AT_LEAST:
-                return value < f->target;
-        case TARGET_AT_MOST:
-                return value > f->target;
-        }
-        assert(false);
-        return false;
-}
-
-/* "MISSED, baseline too" says that the machine alone misses the target. */
-static void figure_print(Bench *b, const Figure *f) {
-        char target[64] = "none", baseline[64] = "none", ratio[32] = "-";
-        const char *verdict = "met";
-        bool missed = target_missed(f, f->value);
-
-        if (f->target_kind != TARGET_NONE)
-                snprintf(target, sizeof(target), "%s %g %s", f->target_kind == TARGET_AT_LEAST ? ">=" : "<=",
-                         f->target, f->unit);
-        if (f->baseline > 0) {
-                snprintf(baseline, sizeof(baseline), "%.*f %s", f->decimals, f->baseline, f->unit);
-                snprintf(ratio, sizeof(ratio), "%.2f", f->value / f->baseline);
-        }
-        if (missed)
-                verdict = f->baseline > 0 && target_missed(f, f->baseline) ? "MISSED, baseline too" : "MISSED";
-
-        printf("%s: %.*f %s (target %s, baseline %s, ratio %s)%s%s\n", f->name, f->decimals, f->value, f->unit,
-               target, baseline, ratio, missed ? " " : "", missed ? verdict : "");
-        fflush(stdout);
-
-        if (b->summary && f->target_kind != TARGET_NONE)
-                fprintf(b->summary, "%s\t%.*f %s\t%s\t%s\t%s\n", f->name, f->decimals, f->value, f->unit, target,
-                        baseline, verdict);
 }
 
 static void vm_name(size_t i, char *buf, size_t size) {
@@ -352,147 +254,19 @@ static int build_delete_vm(Bench *b, size_t i, sd_bus_message **ret) {
         return 0;
 }
 
-static int match_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
-        const char *path, *unit, *result;
-        Bench *b = userdata;
-        uint32_t id;
-        int r;
-
-        r = sd_bus_message_read(msg, "uoss", &id, &path, &unit, &result);
-        if (r < 0) {
-                log_warning_errno(r, "Bad JobRemoved signal, ignoring: %m");
-                return 0;
-        }
-        if (!b->job || !streq(path, b->job))
-                return 0;
-
-        b->job_done_nsec = now_nsec();
-        b->job_done = true;
-        b->job_ok = streq(result, "done");
-        if (!b->job_ok)
-                log_error("Job for %s finished with result '%s'.", unit, result);
-        return 0;
-}
-
-/* StartUnit or StopUnit, and wait for its job as systemctl does. Returns the nanoseconds from
- * sending the call to the job's end. */
-static int unit_job(Bench *b, const char *method, const char *unit, uint64_t *ret_nsec) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        const char *job;
-        uint64_t start;
-        int r;
-
-        start = now_nsec();
-        r = sd_bus_call_method(b->bus, SYSTEMD_BUS_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, method, &error, &reply,
-                               "ss", unit, "replace");
-        if (r < 0)
-                return log_error_errno(r, "%s %s failed: %s", method, unit, bus_error_text(&error, r));
-        r = sd_bus_message_read(reply, "o", &job);
-        if (r < 0)
-                return log_error_errno(r, "Bad %s reply: %m", method);
-
-        free(b->job);
-        b->job = strdup(job);
-        if (!b->job)
-                return log_oom();
-        b->job_done = false;
-
-        while (!b->job_done) {
-                uint64_t now = now_nsec();
-
-                if (now - start > JOB_TIMEOUT_NSEC)
-                        return log_error_errno(ETIMEDOUT, "%s %s: the job did not finish.", method, unit);
-                r = sd_bus_process(b->bus, NULL);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to process the bus: %m");
-                if (r > 0)
-                        continue;
-                r = sd_bus_wait(b->bus, (JOB_TIMEOUT_NSEC - (now - start)) / NSEC_PER_USEC);
-                if (r < 0 && r != -EINTR)
-                        return log_error_errno(r, "Failed to wait for the bus: %m");
-        }
-        free(b->job);
-        b->job = NULL;
-        if (!b->job_ok)
-                return -EIO;
-
-        if (ret_nsec)
-                *ret_nsec = b->job_done_nsec - start;
-        return 0;
-}
-
-static int unit_get_u64(Bench *b, const char *unit, const char *interface, const char *property, uint64_t *ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *path = NULL;
-        int r;
-
-        r = sd_bus_path_encode(SYSTEMD_UNIT_PATH, unit, &path);
-        if (r < 0)
-                return log_oom();
-        r = sd_bus_get_property_trivial(b->bus, SYSTEMD_BUS_NAME, path, interface, property, &error, 't', ret);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read %s of %s: %s", property, unit, bus_error_text(&error, r));
-        return 0;
-}
-
-static int unit_main_pid(Bench *b, const char *unit, pid_t *ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *path = NULL;
-        uint32_t pid;
-        int r;
-
-        r = sd_bus_path_encode(SYSTEMD_UNIT_PATH, unit, &path);
-        if (r < 0)
-                return log_oom();
-        r = sd_bus_get_property_trivial(b->bus, SYSTEMD_BUS_NAME, path, SYSTEMD_SERVICE_IFACE, "MainPID", &error, 'u',
-                                        &pid);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read MainPID of %s: %s", unit, bus_error_text(&error, r));
-        if (pid == 0)
-                return log_error_errno(ESRCH, "%s has no main process.", unit);
-        *ret = (pid_t) pid;
-        return 0;
-}
-
-/* VmRSS of the process, in MiB. */
-static int process_rss_mib(pid_t pid, double *ret) {
-        _cleanup_free_ char *path = NULL, *line = NULL;
-        _cleanup_(fclosep) FILE *f = NULL;
-        size_t size = 0;
-
-        if (asprintf(&path, "/proc/%i/status", (int) pid) < 0) {
-                path = NULL;
-                return log_oom();
-        }
-        f = fopen(path, "re");
-        if (!f)
-                return log_error_errno(errno, "Failed to open %s: %m", path);
-
-        while (getline(&line, &size, f) >= 0) {
-                unsigned long long kib;
-                char *end;
-
-                if (strncmp(line, "VmRSS:", 6) != 0)
-                        continue;
-                errno = 0;
-                kib = strtoull(line + 6, &end, 10);
-                if (errno != 0 || end == line + 6)
-                        return log_error_errno(EBADMSG, "Bad VmRSS line in %s.", path);
-                *ret = (double) kib / 1024;
-                return 0;
-        }
-        return log_error_errno(ENOENT, "No VmRSS in %s.", path);
-}
-
 static int microvmd_rss_mib(Bench *b, double *ret) {
+        uint64_t kib;
         pid_t pid = 0;
         int r;
 
-        r = unit_main_pid(b, MICROVMD_UNIT, &pid);
+        r = unit_main_pid(b->bus, MICROVMD_UNIT, &pid);
         if (r < 0)
                 return r;
-        return process_rss_mib(pid, ret);
+        r = process_rss_kib(pid, &kib);
+        if (r < 0)
+                return r;
+        *ret = (double) kib / 1024;
+        return 0;
 }
 
 static int bench_list_once(Bench *b) {
@@ -515,10 +289,10 @@ static int bench_list_once(Bench *b) {
 static int microvmd_restart(Bench *b) {
         int r;
 
-        r = unit_job(b, "StopUnit", MICROVMD_UNIT, NULL);
+        r = unit_job(&b->jobs, "StopUnit", MICROVMD_UNIT, NULL);
         if (r < 0)
                 return r;
-        return unit_job(b, "StartUnit", MICROVMD_UNIT, NULL);
+        return unit_job(&b->jobs, "StartUnit", MICROVMD_UNIT, NULL);
 }
 
 /* Lets systemd finish what a mount or a stop left it to do (it reacts to every change of the mount
@@ -634,7 +408,7 @@ static int microvmd_restart_on_new_dir(Bench *b) {
         r = dir_new(b, &dir);
         if (r < 0)
                 return r;
-        r = unit_job(b, "StopUnit", MICROVMD_UNIT, NULL);
+        r = unit_job(&b->jobs, "StopUnit", MICROVMD_UNIT, NULL);
         if (r < 0)
                 return r;
         if (b->dir_mounted) {
@@ -649,7 +423,7 @@ static int microvmd_restart_on_new_dir(Bench *b) {
         r = systemd_settle(b);
         if (r < 0)
                 return r;
-        return unit_job(b, "StartUnit", MICROVMD_UNIT, NULL);
+        return unit_job(&b->jobs, "StartUnit", MICROVMD_UNIT, NULL);
 }
 
 static int create_run(Bench *b, size_t window, double *ret_per_sec) {
@@ -742,12 +516,12 @@ static int bench_list(Bench *b, size_t expected, TargetKind target_kind) {
 
         snprintf(name50, sizeof(name50), "ListVMs(%zu) p50", expected);
         snprintf(name99, sizeof(name99), "ListVMs(%zu) p99", expected);
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = name50, .unit = "ms", .decimals = 3,
                 .value = samples_quantile_ms(&list, 0.50), .baseline = samples_quantile_ms(&ping, 0.50),
                 .target_kind = target_kind, .target = TARGET_LIST_MS,
         });
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = name99, .unit = "ms", .decimals = 3,
                 .value = samples_quantile_ms(&list, 0.99), .baseline = samples_quantile_ms(&ping, 0.99),
                 .target_kind = target_kind, .target = TARGET_LIST_MS,
@@ -786,11 +560,11 @@ static int bench_get(Bench *b) {
                 get.nsec[get.n++] = t2 - t1;
         }
 
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = "GetVM + Get(MemoryMiB) p50", .unit = "ms", .decimals = 3,
                 .value = samples_quantile_ms(&get, 0.50), .baseline = samples_quantile_ms(&ping, 0.50),
         });
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = "GetVM + Get(MemoryMiB) p99", .unit = "ms", .decimals = 3,
                 .value = samples_quantile_ms(&get, 0.99), .baseline = samples_quantile_ms(&ping, 0.99),
         });
@@ -843,18 +617,18 @@ static int bench_create(Bench *b) {
                 med[k] = median(rates + k * b->opt.rounds, b->opt.rounds);
 
         snprintf(name, sizeof(name), "CreateVM x%zu, %zu in flight", b->opt.vms, b->opt.window);
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = name, .unit = "/s", .decimals = 0,
                 .value = med[RUN_PIPELINED], .baseline = med[RUN_RAW],
                 .target_kind = TARGET_AT_LEAST, .target = TARGET_CREATE_PER_SEC,
         });
         snprintf(name, sizeof(name), "CreateVM x%zu, one at a time", b->opt.vms);
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = name, .unit = "/s", .decimals = 0,
                 .value = med[RUN_SERIAL], .baseline = med[RUN_RAW],
         });
         snprintf(name, sizeof(name), "raw durable writes x%zu", b->opt.vms);
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = name, .unit = "/s", .decimals = 0, .value = med[RUN_RAW],
         });
         return 0;
@@ -893,13 +667,13 @@ static int start_once(Bench *b, StartKind kind, StartTimes *ret) {
 
         r = systemd_settle(b);
         if (r >= 0)
-                r = unit_job(b, "StartUnit", unit, &job_nsec);
+                r = unit_job(&b->jobs, "StartUnit", unit, &job_nsec);
         if (r >= 0)
-                r = unit_get_u64(b, unit, SYSTEMD_SERVICE_IFACE, "ExecMainStartTimestampMonotonic", &exec_usec);
+                r = unit_get_u64(b->bus, unit, SYSTEMD_SERVICE_IFACE, "ExecMainStartTimestampMonotonic", &exec_usec);
         if (r >= 0)
-                r = unit_get_u64(b, unit, SYSTEMD_UNIT_IFACE, "ActiveEnterTimestampMonotonic", &active_usec);
+                r = unit_get_u64(b->bus, unit, SYSTEMD_UNIT_IFACE, "ActiveEnterTimestampMonotonic", &active_usec);
         if (r >= 0)
-                r = unit_job(b, "StopUnit", unit, NULL);
+                r = unit_job(&b->jobs, "StopUnit", unit, NULL);
 
         if (mounted && umount2(MVM_CONFIG_DIR, 0) < 0 && r >= 0)
                 r = log_error_errno(errno, "Failed to unmount %s: %m", MVM_CONFIG_DIR);
@@ -922,7 +696,7 @@ static int bench_startup(Bench *b) {
         if (!job || !exec)
                 return log_oom();
 
-        r = unit_job(b, "StopUnit", MICROVMD_UNIT, NULL);
+        r = unit_job(&b->jobs, "StopUnit", MICROVMD_UNIT, NULL);
         if (r < 0)
                 return r;
 
@@ -943,30 +717,30 @@ static int bench_startup(Bench *b) {
         }
 
         snprintf(name, sizeof(name), "start-up, %zu key files, StartUnit to ready", b->opt.vms);
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = name, .unit = "ms", .decimals = 1,
                 .value = job_med[START_MICROVMD_FULL], .baseline = job_med[START_MICROVMD_EMPTY],
                 .target_kind = TARGET_AT_MOST, .target = TARGET_STARTUP_MS,
         });
         snprintf(name, sizeof(name), "start-up, %zu key files, exec to READY=1", b->opt.vms);
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = name, .unit = "ms", .decimals = 1,
                 .value = exec_med[START_MICROVMD_FULL], .baseline = exec_med[START_MICROVMD_EMPTY],
                 .target_kind = TARGET_AT_MOST, .target = TARGET_STARTUP_MS,
         });
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = "start-up, no key file, StartUnit to ready", .unit = "ms", .decimals = 1,
                 .value = job_med[START_MICROVMD_EMPTY], .baseline = job_med[START_TRIVIAL],
         });
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = "start-up, no key file, exec to READY=1", .unit = "ms", .decimals = 1,
                 .value = exec_med[START_MICROVMD_EMPTY], .baseline = exec_med[START_TRIVIAL],
         });
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = "start-up, trivial notify service, StartUnit to ready", .unit = "ms", .decimals = 1,
                 .value = job_med[START_TRIVIAL],
         });
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = "start-up cost per key file", .unit = "us", .decimals = 1,
                 .value = (exec_med[START_MICROVMD_FULL] - exec_med[START_MICROVMD_EMPTY]) * 1000.0 /
                          (double) b->opt.vms,
@@ -977,20 +751,20 @@ static int bench_startup(Bench *b) {
 static int bench_rss_figures(Bench *b, double rss_empty, double rss_created, double rss_loaded) {
         char name[64];
 
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = "RSS(0)", .unit = "MiB", .decimals = 2, .value = rss_empty,
         });
         snprintf(name, sizeof(name), "RSS(%zu) after CreateVM", b->opt.vms);
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = name, .unit = "MiB", .decimals = 2, .value = rss_created, .baseline = rss_empty,
                 .target_kind = TARGET_AT_MOST, .target = TARGET_RSS_MIB,
         });
         snprintf(name, sizeof(name), "RSS(%zu) loaded at start-up", b->opt.vms);
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = name, .unit = "MiB", .decimals = 2, .value = rss_loaded, .baseline = rss_empty,
                 .target_kind = TARGET_AT_MOST, .target = TARGET_RSS_MIB,
         });
-        figure_print(b, &(Figure) {
+        figure_print(b->summary, &(Figure) {
                 .name = "RSS per VM", .unit = "KiB", .decimals = 2,
                 .value = (fmax(rss_created, rss_loaded) - rss_empty) * 1024 / (double) b->opt.vms,
         });
@@ -1039,7 +813,7 @@ static int bench_run(Bench *b) {
                 return r;
 
         /* The same VMs read from their key files by a fresh daemon, after one ListVMs. */
-        r = unit_job(b, "StartUnit", MICROVMD_UNIT, NULL);
+        r = unit_job(&b->jobs, "StartUnit", MICROVMD_UNIT, NULL);
         if (r < 0)
                 return r;
         r = bench_list_once(b);
@@ -1137,29 +911,18 @@ static int parse_argv(int argc, char *argv[], Options *o) {
 static void bench_done(Bench *b) {
         if (b->summary)
                 (void) fclose(b->summary);
-        sd_bus_slot_unref(b->job_slot);
+        unit_jobs_done(&b->jobs);
         sd_bus_flush_close_unref(b->bus);
         free(b->payload);
-        free(b->job);
 }
 
 static int bench_connect(Bench *b) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
         r = sd_bus_open_system(&b->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
-
-        r = sd_bus_match_signal(b->bus, &b->job_slot, SYSTEMD_BUS_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE,
-                                "JobRemoved", match_job_removed, b);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch systemd's jobs: %m");
-        r = sd_bus_call_method(b->bus, SYSTEMD_BUS_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, "Subscribe", &error,
-                               NULL, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to subscribe to systemd: %s", bus_error_text(&error, r));
-        return 0;
+        return unit_jobs_watch(&b->jobs, b->bus);
 }
 
 int main(int argc, char *argv[]) {

@@ -8,6 +8,7 @@
 
 #include "config-schema.h"
 #include "macro.h"
+#include "net-names.h"
 
 #define VCPUS_MAX 256u
 #define MEMORY_MIB_MIN 16u
@@ -25,6 +26,11 @@ static const ConfigSectionInfo sections[_CONFIG_SECTION_MAX] = {
                 .name = "Drive",
                 .bus_name = "Drives",
                 .doc = "a block device; repeat the section for more drives",
+        },
+        [CONFIG_SECTION_NETWORK] = {
+                .name = "Network",
+                .bus_name = "Networks",
+                .doc = "a network interface on a TAP device in a bridge; repeat the section for more",
         },
 };
 
@@ -101,6 +107,31 @@ static int check_absolute_path_or_empty(GVariant *value, char **ret_problem) {
         return check_absolute_path(value, ret_problem);
 }
 
+static int check_interface_name(GVariant *value, char **ret_problem) {
+        const char *s = g_variant_get_string(value, NULL);
+
+        /* Empty means "derive it" (TAP) or "the default bridge" (Bridge). */
+        if (s[0] && !net_interface_name_is_valid(s))
+                return problem(ret_problem, "must be a network interface name of 1 to 15 characters without '/', ':' "
+                               "or white space, not '%s'", s);
+        return 0;
+}
+
+static int check_mac_address(GVariant *value, char **ret_problem) {
+        const char *s = g_variant_get_string(value, NULL);
+        uint8_t mac[6];
+
+        if (s[0] == '\0')
+                return 0;
+        if (net_mac_parse(s, mac) < 0)
+                return problem(ret_problem, "must be a MAC address like 02:00:00:12:34:56, not '%s'", s);
+        if (mac[0] & 0x01)
+                return problem(ret_problem, "must be a unicast address, but '%s' is multicast (the first octet is odd)", s);
+        if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+                return problem(ret_problem, "must not be all zeros");
+        return 0;
+}
+
 static const ConfigKey keys[_CONFIG_KEY_MAX] = {
         [CONFIG_HYPERVISOR] = {
                 CONFIG_SECTION_VM, "Hypervisor", "s", "qemu", check_hypervisor,
@@ -145,6 +176,18 @@ static const ConfigKey keys[_CONFIG_KEY_MAX] = {
         [CONFIG_DRIVE_ROOT] = {
                 CONFIG_SECTION_DRIVE, "Root", "b", "no", NULL,
                 "whether the guest's root file system is on this drive (at most one drive)",
+        },
+        [CONFIG_NETWORK_BRIDGE] = {
+                CONFIG_SECTION_NETWORK, "Bridge", "s", "", check_interface_name,
+                "the bridge the TAP device joins; empty for microvmd's default bridge (microvm0)",
+        },
+        [CONFIG_NETWORK_MAC_ADDRESS] = {
+                CONFIG_SECTION_NETWORK, "MACAddress", "s", "", check_mac_address,
+                "the guest's MAC address; empty to derive a stable one from the VM's name and the NIC's index",
+        },
+        [CONFIG_NETWORK_TAP] = {
+                CONFIG_SECTION_NETWORK, "TAP", "s", "", check_interface_name,
+                "the host's TAP device name; empty to derive one",
         },
 };
 

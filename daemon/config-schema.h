@@ -14,6 +14,7 @@ typedef enum ConfigSection {
         CONFIG_SECTION_VM,
         CONFIG_SECTION_BOOT,
         CONFIG_SECTION_DRIVE,
+        CONFIG_SECTION_NETWORK,
         _CONFIG_SECTION_MAX,
         _CONFIG_SECTION_INVALID = -EINVAL,
 } ConfigSection;
@@ -36,6 +37,9 @@ typedef enum ConfigKeyId {
         CONFIG_DRIVE_PATH,
         CONFIG_DRIVE_READ_ONLY,
         CONFIG_DRIVE_ROOT,
+        CONFIG_NETWORK_BRIDGE,
+        CONFIG_NETWORK_MAC_ADDRESS,
+        CONFIG_NETWORK_TAP,
         _CONFIG_KEY_MAX,
         _CONFIG_KEY_INVALID = -EINVAL,
 } ConfigKeyId;

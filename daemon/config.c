@@ -190,6 +190,23 @@ int config_validate(const Config *c, char **ret_error) {
                                 return fail(ret_error, "Drives[%zu] and Drives[%zu] both use '%s': "
                                             "attach each image once", j, i, path);
         }
+
+        /* Two NICs of one VM cannot share a MAC or a TAP; empty ones are derived distinct. */
+        static const ConfigKeyId distinct[] = { CONFIG_NETWORK_MAC_ADDRESS, CONFIG_NETWORK_TAP };
+        const ConfigSection nets = CONFIG_SECTION_NETWORK;
+        for (size_t k = 0; k < ELEMENTSOF(distinct); k++)
+                for (size_t i = 0; i < c->n_groups[nets]; i++) {
+                        g_autoptr(GVariant) a = config_group_get(&c->groups[nets][i], distinct[k]);
+                        const char *sa = g_variant_get_string(a, NULL);
+
+                        for (size_t j = 0; sa[0] && j < i; j++) {
+                                g_autoptr(GVariant) b = config_group_get(&c->groups[nets][j], distinct[k]);
+
+                                if (g_ascii_strcasecmp(sa, g_variant_get_string(b, NULL)) == 0)
+                                        return fail(ret_error, "Networks[%zu] and Networks[%zu] both have %s=%s: "
+                                                    "give each NIC its own", j, i, config_key_get(distinct[k])->name, sa);
+                        }
+                }
         return 0;
 }
 

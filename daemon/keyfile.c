@@ -21,8 +21,29 @@ static int parse_error(char **ret_error, const char *filename, unsigned line, co
         return -EINVAL;
 }
 
-static bool line_is_comment(const char *stripped) {
-        return stripped[0] == '\0' || stripped[0] == '#' || stripped[0] == ';';
+KeyfileLineKind keyfile_classify_line(char *stripped, char **ret_name, char **ret_value) {
+        char *eq;
+
+        if (stripped[0] == '\0' || stripped[0] == '#' || stripped[0] == ';')
+                return KEYFILE_LINE_COMMENT;
+
+        if (stripped[0] == '[') {
+                size_t n = strlen(stripped);
+
+                if (n < 3 || stripped[n - 1] != ']')
+                        return KEYFILE_LINE_BAD_HEADER;
+                stripped[n - 1] = '\0';
+                *ret_name = stripped + 1;
+                return KEYFILE_LINE_SECTION;
+        }
+
+        eq = strchr(stripped, '=');
+        if (!eq)
+                return KEYFILE_LINE_BAD;
+        *eq = '\0';
+        *ret_name = g_strchomp(stripped);
+        *ret_value = g_strchug(eq + 1);
+        return KEYFILE_LINE_ASSIGNMENT;
 }
 
 /* Hands over the comment lines gathered so far, or NULL if there were none. */
@@ -61,25 +82,26 @@ int keyfile_parse(const char *text, const char *filename, Config **ret, char **r
         for (size_t i = 0; i < n_lines; i++) {
                 unsigned line = (unsigned) i + 1;
                 g_autofree char *stripped = g_strstrip(g_strdup(lines[i]));
-                char *eq;
 
-                if (line_is_comment(stripped)) {
+                char *name, *value;
+
+                switch (keyfile_classify_line(stripped, &name, &value)) {
+                case KEYFILE_LINE_COMMENT:
                         g_string_append(pending, lines[i]);
                         g_string_append_c(pending, '\n');
                         continue;
-                }
 
-                if (stripped[0] == '[') {
-                        size_t n = strlen(stripped);
+                case KEYFILE_LINE_BAD_HEADER:
+                        return parse_error(ret_error, filename, line, "'%s': a section header is [Name]", stripped);
 
-                        if (stripped[n - 1] != ']')
-                                return parse_error(ret_error, filename, line,
-                                                   "'%s': a section header is [Name]", stripped);
-                        stripped[n - 1] = '\0';
-                        section = config_section_from_name(stripped + 1);
+                case KEYFILE_LINE_BAD:
+                        return parse_error(ret_error, filename, line, "'%s': expected Key=value", stripped);
+
+                case KEYFILE_LINE_SECTION:
+                        section = config_section_from_name(name);
                         if (section < 0)
                                 return parse_error(ret_error, filename, line,
-                                                   "Unknown section [%s]: use [VM], [Boot] or [Drive]", stripped + 1);
+                                                   "Unknown section [%s]: use [VM], [Boot], [Drive] or [Network]", name);
 
                         if (config_section_is_repeatable(section) || c->n_groups[section] == 0) {
                                 group = config_section_is_repeatable(section) ? config_append_group(c, section)
@@ -90,34 +112,30 @@ int keyfile_parse(const char *text, const char *filename, Config **ret, char **r
                         } else
                                 group = config_singleton(c, section);
                         continue;
-                }
 
-                eq = strchr(stripped, '=');
-                if (!eq)
-                        return parse_error(ret_error, filename, line, "'%s': expected Key=value", stripped);
-                *eq = '\0';
-                g_strchomp(stripped);
-                const char *value = g_strchug(eq + 1);
+                case KEYFILE_LINE_ASSIGNMENT:
+                        break;
+                }
 
                 if (!group)
                         return parse_error(ret_error, filename, line,
-                                           "%s= is outside any section: put it under [VM], [Boot] or [Drive]",
-                                           stripped);
+                                           "%s= is outside any section: put it under [VM], [Boot], [Drive] or [Network]",
+                                           name);
 
-                ConfigKeyId id = config_key_from_name(section, stripped);
+                ConfigKeyId id = config_key_from_name(section, name);
                 if (id < 0)
                         return parse_error(ret_error, filename, line,
                                            "Unknown key %s= in [%s]: see 'microvmctl keys'",
-                                           stripped, config_section_get(section)->name);
+                                           name, config_section_get(section)->name);
                 if (group->values[id])
                         return parse_error(ret_error, filename, line, "%s= is set twice in one [%s] section",
-                                           stripped, config_section_get(section)->name);
+                                           name, config_section_get(section)->name);
 
                 g_autoptr(GVariant) v = NULL;
                 g_autofree char *problem = NULL;
                 r = config_value_from_text(id, value, &v, &problem);
                 if (r < 0)
-                        return parse_error(ret_error, filename, line, "%s=: %s", stripped, problem);
+                        return parse_error(ret_error, filename, line, "%s=: %s", name, problem);
 
                 group->values[id] = TAKE_PTR(v);
                 group->key_comments[id] = take_comment(pending);

@@ -11,6 +11,7 @@
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _unused_ __attribute__((unused))
+#define _fallthrough_ __attribute__((fallthrough))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 
 /* Defines fnp(T *p) for a destructor T fn(T) that takes NULL and returns NULL. */

@@ -9,6 +9,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "manager-dbus.h"
+#include "manager-network.h"
 #include "vm-dbus.h"
 #include "vm-unit.h"
 #include "vm-name.h"
@@ -70,6 +71,8 @@ static int method_create_vm(sd_bus_message *msg, void *userdata, sd_bus_error *e
                                          name);
 
         r = config_from_variant(dict, &config, &problem);
+        if (r >= 0)
+                r = manager_assign_networks(m, name, config, &problem);
         if (r < 0)
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_CONFIG, "Invalid configuration for VM '%s': %s",
                                          name, problem);
@@ -182,6 +185,54 @@ static int method_list_vms(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return sd_bus_send(NULL, reply, NULL);
 }
 
+static int compare_strings(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* "Bridges": the bridges the VMs' NICs use, each once, sorted. */
+static int manager_append_bridges(Manager *m, sd_bus_message *reply) {
+        _cleanup_free_ const char **bridges = NULL;
+        size_t n = 0;
+        int r;
+
+        for (size_t i = 0; i < m->n_vms; i++)
+                n += m->vms[i]->config->n_groups[CONFIG_SECTION_NETWORK];
+        bridges = calloc(n + 1, sizeof(char *));
+        if (!bridges)
+                return -ENOMEM;
+
+        n = 0;
+        for (size_t i = 0; i < m->n_vms; i++) {
+                const Config *c = m->vms[i]->config;
+
+                for (size_t j = 0; j < c->n_groups[CONFIG_SECTION_NETWORK]; j++) {
+                        GVariant *v = c->groups[CONFIG_SECTION_NETWORK][j].values[CONFIG_NETWORK_BRIDGE];
+                        const char *b = v ? g_variant_get_string(v, NULL) : "";
+
+                        bridges[n++] = b[0] ? b : m->default_bridge;
+                }
+        }
+        qsort(bridges, n, sizeof(char *), compare_strings);
+
+        r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "Bridges");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                if (i == 0 || !streq(bridges[i], bridges[i - 1]))
+                        r = sd_bus_message_append(reply, "s", bridges[i]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
 static int method_get_system_info(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
@@ -199,7 +250,13 @@ static int method_get_system_info(sd_bus_message *msg, void *userdata, sd_bus_er
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(reply, "a{sv}", 7,
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = manager_append_bridges(m, reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
                                   "CPUs", "u", (uint32_t) (cpus > 0 ? cpus : 0),
                                   "MemoryMiB", "t", config_host_memory_mib(),
                                   "VMs", "u", (uint32_t) m->n_vms,
@@ -207,6 +264,9 @@ static int method_get_system_info(sd_bus_message *msg, void *userdata, sd_bus_er
                                   "AllocatedVCPUs", "u", vcpus,
                                   "AllocatedMemoryMiB", "t", memory,
                                   "Version", "s", MVM_VERSION);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);

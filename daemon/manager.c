@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus-errors.h"
+#include "daemon-config.h"
 #include "bus-names.h"
 #include "keyfile.h"
 #include "log.h"
@@ -16,12 +17,21 @@
 #include "vm-dbus.h"
 #include "vm-name.h"
 
-int manager_new(Manager **ret) {
+int manager_new(const char *default_bridge, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(daemon_config_done) DaemonConfig conf = {};
+        g_autofree char *error = NULL;
         int r;
 
         m = calloc(1, sizeof(Manager));
         if (!m)
+                return -ENOMEM;
+
+        r = daemon_config_load(MVM_DAEMON_CONFIG_FILE, &conf, &error);
+        if (r < 0)
+                return log_error_errno(r, "%s", error);
+        m->default_bridge = strdup(default_bridge ?: conf.default_bridge);
+        if (!m->default_bridge)
                 return -ENOMEM;
 
         m->config_dir = MVM_CONFIG_DIR;
@@ -51,6 +61,7 @@ Manager *manager_free(Manager *m) {
         polkit_registry_done(&m->polkit_registry);
         sd_bus_flush_close_unref(m->bus);
         free(m->vm_vtable);
+        free(m->default_bridge);
         sd_event_unref(m->event);
         free(m);
         return NULL;

@@ -18,11 +18,13 @@ struct Manager {
         sd_bus_vtable *vm_vtable;  /* owned; built from the schema, see vm-dbus.c */
         const char *config_dir;            /* borrowed constants */
         const char *runtime_config_dir;
+        char *default_bridge;      /* owned; for NICs without Bridge= */
         unsigned n_sync_pending;   /* answers from systemd still due before we take the bus name */
         bool synced;
 };
 
-int manager_new(Manager **ret);
+/* default_bridge: from --bridge, or NULL for microvmd.conf's. */
+int manager_new(const char *default_bridge, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_CLEANUP(Manager *, manager_free);
 

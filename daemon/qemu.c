@@ -81,6 +81,29 @@ static int qemu_add_drives(const BackendContext *ctx, char ***argv) {
         return 0;
 }
 
+/* One virtio-net device per NIC, on the TAP device the unit's preparation made. */
+static int qemu_add_nics(const BackendContext *ctx, char ***argv) {
+        const Config *c = ctx->config;
+        int r;
+
+        for (size_t i = 0; i < c->n_groups[CONFIG_SECTION_NETWORK]; i++) {
+                const ConfigGroup *g = &c->groups[CONFIG_SECTION_NETWORK][i];
+                g_autoptr(GVariant) tap = config_group_get(g, CONFIG_NETWORK_TAP);
+                g_autoptr(GVariant) mac = config_group_get(g, CONFIG_NETWORK_MAC_ADDRESS);
+                _cleanup_free_ char *netdev = NULL, *device = NULL;
+
+                if (asprintf(&netdev, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i,
+                             g_variant_get_string(tap, NULL)) < 0 ||
+                    asprintf(&device, "virtio-net-device,netdev=net%zu,mac=%s", i, g_variant_get_string(mac, NULL)) < 0)
+                        return -ENOMEM;
+
+                r = strv_extend_many(argv, "-netdev", netdev, "-device", device, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int qemu_build_argv(const BackendContext *ctx, char ***ret_argv) {
         _cleanup_free_ char *cmdline = NULL, *run = NULL, *state = NULL, *name = NULL, *smp = NULL,
                             *memory = NULL, *serial = NULL, *qmp = NULL;
@@ -135,6 +158,8 @@ static int qemu_build_argv(const BackendContext *ctx, char ***ret_argv) {
                                      NULL);
         if (r >= 0)
                 r = qemu_add_drives(ctx, &argv);
+        if (r >= 0)
+                r = qemu_add_nics(ctx, &argv);
         if (r < 0)
                 return r;
 

@@ -11,6 +11,7 @@
 
 #include "accel.h"
 #include "launch-check.h"
+#include "manager-network.h"
 #include "log.h"
 #include "vm-files.h"
 #include "vm-unit.h"
@@ -108,6 +109,8 @@ int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
                 return r;
 
         r = config_update_from_variant(vm->config, dict, &config, &problem);
+        if (r >= 0)
+                r = manager_assign_networks(vm->manager, vm->name, config, &problem);
         if (r < 0)
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_CONFIG, "Invalid configuration for VM '%s': %s",
                                          vm->name, problem);

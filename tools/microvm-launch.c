@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* microvm-launch: what microvm@NAME.service runs.
  *
+ *   microvm-launch prepare NAME  ExecStartPre=+, as root: the bridges and TAP devices of the
+ *                                VM's NICs.
  *   microvm-launch start NAME    ExecStart: reads and checks NAME's key file, chooses the
  *                                accelerator, reports READY=1 and execs the hypervisor, which
  *                                so becomes the unit's main process.
  *   microvm-launch stop NAME     ExecStop: asks the guest to power off through the hypervisor's
  *                                control socket and waits for the hypervisor to exit; systemd
  *                                bounds the wait with TimeoutStopSec= and kills after it.
- *   microvm-launch stopped NAME  ExecStopPost: records why the VM stopped.
+ *   microvm-launch stopped NAME  ExecStopPost: records why the VM stopped and removes its TAP
+ *                                devices.
  *
  * Nothing stays resident: start execs, stop and stopped exit. */
 
@@ -24,10 +27,13 @@
 #include "bus-errors.h"
 #include "bus-names.h"
 #include "fileio.h"
+#include "daemon-config.h"
 #include "keyfile.h"
 #include "launch-check.h"
 #include "log.h"
 #include "mvm-config.h"
+#include "net-names.h"
+#include "net.h"
 #include "qmp-command.h"
 #include "strv.h"
 #include "vm-files.h"
@@ -195,9 +201,129 @@ static int launch_set_resources(const Launch *l, const Backend *backend, const B
         return 0;
 }
 
+/* The VM's configuration, with each NIC's bridge, MAC and TAP filled in as they will be used. On
+ * failure: the bus error name and a message (g_free). */
+static int launch_load_config(const Launch *l, Config **ret, const char **ret_error_name, char **ret_message) {
+        _cleanup_(daemon_config_done) DaemonConfig daemon_config = {};
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *path = NULL;
+        g_autofree char *error = NULL;
+        int r;
+
+        r = vm_config_path_find(l->name, &path, NULL);
+        if (r < 0) {
+                *ret_error_name = MVM_ERROR_NO_SUCH_VM;
+                *ret_message = g_strdup_printf("No VM '%s': no key file in %s or %s", l->name, MVM_RUNTIME_CONFIG_DIR,
+                                               MVM_CONFIG_DIR);
+                return r;
+        }
+
+        r = keyfile_load(path, &config, ret_message);
+        if (r < 0) {
+                *ret_error_name = MVM_ERROR_INVALID_CONFIG;
+                return r;
+        }
+
+        r = daemon_config_load(MVM_DAEMON_CONFIG_FILE, &daemon_config, &error);
+        if (r < 0) {
+                *ret_error_name = MVM_ERROR_INVALID_CONFIG;
+                *ret_message = TAKE_PTR(error);
+                return r;
+        }
+        r = net_fill_config(config, l->name, daemon_config.default_bridge);
+        if (r < 0) {
+                *ret_error_name = MVM_ERROR_INVALID_CONFIG;
+                *ret_message = g_strdup_printf("Cannot fill in the network settings: %s", g_strerror(-r));
+                return r;
+        }
+
+        *ret = TAKE_PTR(config);
+        return 0;
+}
+
+static const char *nic_get(const Config *c, size_t i, ConfigKeyId key, GVariant **holder) {
+        *holder = config_group_get(&c->groups[CONFIG_SECTION_NETWORK][i], key);
+        return g_variant_get_string(*holder, NULL);
+}
+
+static void launch_remove_taps(const Launch *l, NetSocket *sk, const Config *c, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                g_autoptr(GVariant) holder = NULL;
+                const char *tap = nic_get(c, i, CONFIG_NETWORK_TAP, &holder);
+                int r = net_tap_remove(sk, tap);
+
+                /* -EEXIST: the name belongs to a link that is not a TAP, and not to us. */
+                if (r < 0 && r != -EEXIST)
+                        log_warning_errno(r, "Cannot remove TAP device %s of VM %s, ignoring: %m", tap, l->name);
+        }
+}
+
+/* ExecStartPre=+, as root: what the hypervisor itself may not do. Each NIC's bridge (made if
+ * missing) and its persistent TAP device, enslaved and up. On failure nothing it made is left. */
+static int verb_prepare(Launch *l) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_(net_closep) NetSocket *sk = NULL;
+        g_autofree char *message = NULL;
+        const char *error_name;
+        size_t n;
+        int r;
+
+        launch_unlink(l, MVM_START_ERROR_FILE);
+        launch_unlink(l, MVM_STOP_MARKER_FILE);
+        launch_unlink(l, MVM_KILL_MARKER_FILE);
+        launch_unlink(l, MVM_TIMEOUT_MARKER_FILE);
+
+        r = launch_load_config(l, &config, &error_name, &message);
+        if (r < 0)
+                return start_failed(l, r, error_name, "%s.", message);
+
+        n = config->n_groups[CONFIG_SECTION_NETWORK];
+        if (n == 0)
+                return 0;
+
+        r = net_open(&sk);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot reach the kernel's netlink: %m.");
+
+        for (size_t i = 0; i < n; i++) {
+                g_autoptr(GVariant) h1 = NULL, h2 = NULL;
+                const char *bridge = nic_get(config, i, CONFIG_NETWORK_BRIDGE, &h1);
+                const char *tap = nic_get(config, i, CONFIG_NETWORK_TAP, &h2);
+
+                r = net_bridge_ensure(sk, bridge);
+                if (r < 0) {
+                        launch_remove_taps(l, sk, config, i);
+                        if (r == -EEXIST)
+                                return start_failed(l, r, MVM_ERROR_INVALID_CONFIG,
+                                                    "Bridge=%s: a link of that name exists but is not a bridge; "
+                                                    "choose another bridge.", bridge);
+                        return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot set up bridge %s: %m.",
+                                            bridge);
+                }
+
+                /* Owned by the user the hypervisor runs as: root, for now. */
+                r = net_tap_ensure(sk, tap, bridge, 0);
+                if (r < 0) {
+                        /* This NIC's name belongs to someone else when it is taken (-EEXIST). */
+                        launch_remove_taps(l, sk, config, r == -EEXIST ? i : i + 1);
+                        if (r == -EEXIST)
+                                return start_failed(l, r, MVM_ERROR_INVALID_CONFIG,
+                                                    "TAP=%s is taken by a link that is not a TAP device; choose "
+                                                    "another name or leave TAP= empty.", tap);
+                        if (r == -ENOENT)
+                                return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
+                                                    "/dev/net/tun is missing: load the tun module (modprobe tun).");
+                        return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
+                                            "Cannot set up TAP device %s on %s: %m.", tap, bridge);
+                }
+                log_info("NIC %zu: TAP %s on bridge %s.", i, tap, bridge);
+        }
+        return 0;
+}
+
 static int verb_start(Launch *l) {
         _cleanup_(config_freep) Config *config = NULL;
-        _cleanup_free_ char *config_path = NULL, *binary = NULL, *accel_reason = NULL, *cmdline = NULL;
+        _cleanup_free_ char *binary = NULL, *accel_reason = NULL, *cmdline = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *problem = NULL;
         g_autofree char *error = NULL;
@@ -206,19 +332,9 @@ static int verb_start(Launch *l) {
         const Backend *backend;
         int r;
 
-        launch_unlink(l, MVM_START_ERROR_FILE);
-        launch_unlink(l, MVM_STOP_MARKER_FILE);
-        launch_unlink(l, MVM_KILL_MARKER_FILE);
-        launch_unlink(l, MVM_TIMEOUT_MARKER_FILE);
-
-        r = vm_config_path_find(l->name, &config_path, NULL);
+        r = launch_load_config(l, &config, &error_name, &error);
         if (r < 0)
-                return start_failed(l, r, MVM_ERROR_NO_SUCH_VM, "No VM '%s': no key file in %s or %s.", l->name,
-                                    MVM_RUNTIME_CONFIG_DIR, MVM_CONFIG_DIR);
-
-        r = keyfile_load(config_path, &config, &error);
-        if (r < 0)
-                return start_failed(l, r, MVM_ERROR_INVALID_CONFIG, "%s", error);
+                return start_failed(l, r, error_name, "%s.", error);
         ctx.config = config;
 
         r = launch_check(config, &error_name, &problem);
@@ -334,6 +450,10 @@ static StopReason stop_reason(const Launch *l) {
 }
 
 static int verb_stopped(Launch *l) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_(net_closep) NetSocket *sk = NULL;
+        g_autofree char *message = NULL;
+        const char *error_name;
         _cleanup_free_ char *line = NULL;
         const char *reason = stop_reason_to_string(stop_reason(l));
         int r;
@@ -341,6 +461,17 @@ static int verb_stopped(Launch *l) {
         launch_unlink(l, MVM_STOP_MARKER_FILE);
         launch_unlink(l, MVM_KILL_MARKER_FILE);
         launch_unlink(l, MVM_TIMEOUT_MARKER_FILE);
+
+        /* The TAP devices go with the VM; the bridges stay for the others. */
+        if (launch_load_config(l, &config, &error_name, &message) < 0)
+                log_warning("Cannot read the configuration of VM %s to remove its TAP devices: %s", l->name, message);
+        else if (config->n_groups[CONFIG_SECTION_NETWORK] > 0) {
+                r = net_open(&sk);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot reach the kernel's netlink to remove TAP devices: %m");
+                else
+                        launch_remove_taps(l, sk, config, config->n_groups[CONFIG_SECTION_NETWORK]);
+        }
 
         if (asprintf(&line, "%s\n", reason) < 0)
                 return log_oom();
@@ -357,6 +488,7 @@ int main(int argc, char *argv[]) {
                 const char *verb;
                 int (*run)(Launch *l);
         } verbs[] = {
+                { "prepare", verb_prepare },
                 { "start", verb_start },
                 { "stop", verb_stop },
                 { "stopped", verb_stopped },
@@ -369,7 +501,7 @@ int main(int argc, char *argv[]) {
                 if (streq(argv[1], verbs[i].verb))
                         run = verbs[i].run;
         if (!run) {
-                fprintf(stderr, "Usage: %s start|stop|stopped NAME\n", program_invocation_short_name);
+                fprintf(stderr, "Usage: %s prepare|start|stop|stopped NAME\n", program_invocation_short_name);
                 return 2;
         }
 

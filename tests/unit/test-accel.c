@@ -35,7 +35,8 @@ static const struct {
         /* Configured TCG needs no verdict, whatever the cache says. */
         { "tcg, no cache", NULL, "tcg", 0, ACCELERATOR_TCG, "tcg, as configured" },
         { "tcg, cache says tcg", "tcg " REASON "\n", "tcg", 0, ACCELERATOR_TCG, "tcg, as configured" },
-        { "tcg, cache says kvm", "kvm KVM ran a test guest\n", "tcg", 0, ACCELERATOR_TCG, "tcg, as configured" },
+        { "tcg, cache says kvm", "kvm KVM ran a test guest\n", "tcg", 0, ACCELERATOR_TCG,
+          "tcg, as configured" },
         { "tcg, garbage cache", "garbage", "tcg", 0, ACCELERATOR_TCG, "tcg, as configured" },
         /* KVM unusable: auto falls back, kvm fails with the reason. */
         { "auto, cache says tcg", "tcg " REASON "\n", "auto", 0, ACCELERATOR_TCG,
@@ -112,7 +113,8 @@ Test(accel, auto_probes_once) {
         cached = file_read(cache, NULL);
         expected = g_strdup_printf("%s %s\n", accelerator_to_string(a), cache_reason);
         expect_streq(cached, expected, "the cache file");
-        expected_reason = g_strdup_printf("%s, chosen automatically: %s", accelerator_to_string(a), cache_reason);
+        expected_reason = g_strdup_printf("%s, chosen automatically: %s", accelerator_to_string(a),
+                                          cache_reason);
         expect_streq(reason, expected_reason, "the reason");
 
         cr_assert_eq(accelerator_resolve("auto", cache, &b, &again), 0);

@@ -180,8 +180,8 @@ static const struct {
         const char *message;
 } cases[] = {
         { "all present", KEYFILE_ALL, { MAKE_FILE, MAKE_FILE, MAKE_FILE, MAKE_FILE }, 0, NULL, NULL },
-        { "kernel only", "[Boot]\nKernel={dir}/vmlinuz\n", { MAKE_FILE, MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING },
-          0, NULL, NULL },
+        { "kernel only", "[Boot]\nKernel={dir}/vmlinuz\n",
+          { MAKE_FILE, MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING }, 0, NULL, NULL },
         { "empty Initrd= is no initrd", "[Boot]\nKernel={dir}/vmlinuz\nInitrd=\n",
           { MAKE_FILE, MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING }, 0, NULL, NULL },
         { "a character device as a drive", "[Boot]\nKernel={dir}/vmlinuz\n[Drive]\nPath=/dev/null\n",
@@ -208,14 +208,15 @@ static const struct {
           MVM_ERROR_INVALID_CONFIG, "Drive {dir}/a.img cannot be read (" ENOENT_TEXT "): " DRIVE_FIX },
         { "second drive missing", KEYFILE_ALL, { MAKE_FILE, MAKE_FILE, MAKE_FILE, MAKE_NOTHING }, -ENOENT,
           MVM_ERROR_INVALID_CONFIG, "Drive {dir}/b.img cannot be read (" ENOENT_TEXT "): " DRIVE_FIX },
-        { "read-only drive unreadable", KEYFILE_ALL, { MAKE_FILE, MAKE_FILE, MAKE_FILE, MAKE_UNREADABLE }, -EACCES,
-          MVM_ERROR_INVALID_CONFIG, "Drive {dir}/b.img cannot be read (" EACCES_TEXT "): " DRIVE_FIX },
+        { "read-only drive unreadable", KEYFILE_ALL, { MAKE_FILE, MAKE_FILE, MAKE_FILE, MAKE_UNREADABLE },
+          -EACCES, MVM_ERROR_INVALID_CONFIG, "Drive {dir}/b.img cannot be read (" EACCES_TEXT "): " DRIVE_FIX },
         { "drive a directory", KEYFILE_ALL, { MAKE_FILE, MAKE_FILE, MAKE_DIRECTORY, MAKE_FILE }, -EISDIR,
           MVM_ERROR_INVALID_CONFIG, "Drive {dir}/a.img is a directory, not a file" },
 
         /* The first problem in the order kernel, initrd, drives is the one reported. */
-        { "everything missing", KEYFILE_ALL, { MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING }, -ENOENT,
-          MVM_ERROR_INVALID_CONFIG, "Kernel {dir}/vmlinuz cannot be read (" ENOENT_TEXT "): " KERNEL_FIX },
+        { "everything missing", KEYFILE_ALL, { MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING },
+          -ENOENT, MVM_ERROR_INVALID_CONFIG,
+          "Kernel {dir}/vmlinuz cannot be read (" ENOENT_TEXT "): " KERNEL_FIX },
         { "initrd before drives", KEYFILE_ALL, { MAKE_FILE, MAKE_DIRECTORY, MAKE_NOTHING, MAKE_UNREADABLE },
           -EISDIR, MVM_ERROR_INVALID_CONFIG, "Initrd {dir}/initrd is a directory, not a file" },
 

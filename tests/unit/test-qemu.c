@@ -13,7 +13,6 @@
 #include "keyfile.h"
 #include "strv.h"
 #include "test-util.h"
-#include "vm-files.h"
 
 #define BOOT "[Boot]\nKernel=/var/lib/microvm/images/vmlinuz\n"
 #define TSC_KHZ UINT64_C(2596098)
@@ -24,15 +23,16 @@ static const struct {
         const char *vm;                 /* the VM's name */
         Accelerator accelerator;
         uint64_t tsc_khz;
-        const char *runtime_dir;        /* NULL: the VM's own, from vm_runtime_dir() */
-        const char *state_dir;          /* NULL: the VM's own, from vm_state_dir() */
+        const char *runtime_dir;        /* NULL: /run/microvm/VM */
+        const char *state_dir;          /* NULL: /var/lib/microvm/VM */
 } cases[] = {
         { "minimal", BOOT, "web", ACCELERATOR_TCG, TSC_KHZ },
         { "initrd-cmdline",
           BOOT "Initrd=/var/lib/microvm/images/initrd.img\nKernelCommandLine=root=/dev/vda rw quiet\n",
           "web", ACCELERATOR_TCG, TSC_KHZ },
         /* KVM: -accel kvm -cpu host, and the guest calibrates its own TSC. */
-        { "kvm", "[VM]\nAccelerator=kvm\n\n" BOOT "KernelCommandLine=quiet\n", "web", ACCELERATOR_KVM, TSC_KHZ },
+        { "kvm", "[VM]\nAccelerator=kvm\n\n" BOOT "KernelCommandLine=quiet\n",
+          "web", ACCELERATOR_KVM, TSC_KHZ },
         /* Accelerator=auto in the file: what was resolved decides, not the file. */
         { "kvm-auto", "[VM]\nAccelerator=auto\n\n" BOOT, "web", ACCELERATOR_KVM, /* tsc_khz= */ 0 },
         { "tcg-tsc-unknown", BOOT "KernelCommandLine=quiet\n", "web", ACCELERATOR_TCG, /* tsc_khz= */ 0 },
@@ -54,9 +54,10 @@ static const struct {
         { "resources", "[VM]\nVCPUs=4\nMemoryMiB=2048\n\n" BOOT, "web", ACCELERATOR_TCG, TSC_KHZ },
         { "resources-smallest", "[VM]\nVCPUs=1\nMemoryMiB=16\n\n" BOOT, "web", ACCELERATOR_KVM, TSC_KHZ },
         { "resources-most-vcpus", "[VM]\nVCPUs=256\nMemoryMiB=1024\n\n" BOOT, "web", ACCELERATOR_KVM, TSC_KHZ },
-        /* Another VM's own directories, and directories given with spaces in their paths. */
-        { "dirs-of-name", BOOT, "db.backup_2", ACCELERATOR_TCG, TSC_KHZ },
-        { "dirs-given", BOOT, "web", ACCELERATOR_TCG, TSC_KHZ, "/tmp/micro vm/run/web", "/tmp/micro vm/state/web" },
+        /* Another name, and directories with spaces in their paths. */
+        { "other-name", BOOT, "db.backup_2", ACCELERATOR_TCG, TSC_KHZ },
+        { "dirs-given", BOOT, "web", ACCELERATOR_TCG, TSC_KHZ,
+          "/tmp/micro vm/run/web", "/tmp/micro vm/state/web" },
 };
 
 /* The argument vector as the golden file holds it: one argument per line. */
@@ -77,15 +78,14 @@ Test(qemu, golden_argv) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 const char *name = cases[i].name;
                 _cleanup_(config_freep) Config *c = NULL;
-                _cleanup_free_ char *run = NULL, *state = NULL;
+                g_autofree char *run = g_strdup_printf("/run/microvm/%s", cases[i].vm);
+                g_autofree char *state = g_strdup_printf("/var/lib/microvm/%s", cases[i].vm);
                 _cleanup_strv_free_ char **argv = NULL;
                 g_autofree char *error = NULL, *file = g_strdup_printf("%s.argv", name), *text = NULL;
                 BackendContext ctx;
 
                 cr_assert_eq(keyfile_parse(cases[i].keyfile, "test.vm", &c, &error), 0, "%s: %s", name,
                              strempty(error));
-                cr_assert_eq(vm_runtime_dir(cases[i].vm, &run), 0, "%s", name);
-                cr_assert_eq(vm_state_dir(cases[i].vm, &state), 0, "%s", name);
                 ctx = (BackendContext) {
                         .name = cases[i].vm,
                         .config = c,

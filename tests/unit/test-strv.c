@@ -43,7 +43,7 @@ Test(strv, length) {
                 cr_expect_eq(strv_length(cases[i].l), cases[i].length, "%s", cases[i].name);
 }
 
-Test(strv, free) {
+Test(strv, free_returns_null) {
         char **l = NULL;
 
         cr_expect_null(strv_free(NULL), "NULL");

@@ -117,7 +117,8 @@ static inline char *golden_read(const char *module, const char *name) {
 /* diff -u of the golden file at path and text, for a failure message (g_free). */
 static inline char *golden_diff(const char *path, const char *text) {
         char *scratch = tmpdir_new();
-        g_autofree char *got = g_build_filename(scratch, "got", NULL), *out = g_build_filename(scratch, "diff", NULL);
+        g_autofree char *got = g_build_filename(scratch, "got", NULL);
+        g_autofree char *out = g_build_filename(scratch, "diff", NULL);
         char *argv[] = { (char *) "diff", (char *) "-u", (char *) "--label", (char *) "expected",
                          (char *) "--label", (char *) "got", (char *) path, got, NULL };
         posix_spawn_file_actions_t actions;
@@ -143,9 +144,9 @@ static inline void golden_check(const char *module, const char *name, const char
         size_t size = 0;
 
         if (streq_ptr(getenv("MVM_UPDATE_GOLDEN"), "1")) {
-                g_autofree char *dir = g_path_get_dirname(path);
+                g_autofree char *parent = g_path_get_dirname(path);
 
-                cr_assert_eq(g_mkdir_with_parents(dir, 0755), 0, "mkdir %s: %m", dir);
+                cr_assert_eq(g_mkdir_with_parents(parent, 0755), 0, "mkdir %s: %m", parent);
                 cr_assert_eq(write_file_atomic(path, text, strlen(text), 0644), 0, "rewriting %s", path);
                 cr_log_info("rewrote %s", path);
                 return;

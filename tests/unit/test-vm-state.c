@@ -181,29 +181,33 @@ static const VMState after_stop[_STOP_REASON_MAX] = {
         [STOP_REASON_START_FAILED] = VM_STOPPED,
 };
 
+/* What the table says for one ActiveState, stop reason and Result. */
+static VMState expected_state(size_t a, StopReason reason, size_t r) {
+        if (active_states[a].state != _VM_STATE_INVALID)
+                return active_states[a].state;
+        if (after_stop[reason] != _VM_STATE_INVALID)
+                return after_stop[reason];
+        return results[r].crash ? VM_CRASHED : VM_DEFINED;
+}
+
 /* Every row of the table: each ActiveState with each stop reason and each Result. */
 Test(vm_state, from_unit_every_row) {
         for (size_t a = 0; a < ELEMENTSOF(active_states); a++)
                 for (StopReason reason = 0; reason < _STOP_REASON_MAX; reason++)
                         for (size_t r = 0; r < ELEMENTSOF(results); r++) {
-                                VMState expected = active_states[a].state;
+                                const char *active_state = active_states[a].active_state;
+                                const char *result = results[r].result;
+                                VMState expected = expected_state(a, reason, r);
 
-                                if (expected == _VM_STATE_INVALID)
-                                        expected = after_stop[reason];
-                                if (expected == _VM_STATE_INVALID)
-                                        expected = results[r].crash ? VM_CRASHED : VM_DEFINED;
-
-                                cr_expect_eq(vm_state_from_unit(active_states[a].active_state, results[r].result,
-                                                                reason),
-                                             expected, "%s/%s/'%s': expected %s",
-                                             active_states[a].active_state ?: "(not loaded)",
-                                             results[r].result ?: "(none)", stop_reason_to_string(reason),
+                                cr_expect_eq(vm_state_from_unit(active_state, result, reason), expected,
+                                             "%s/%s/'%s': expected %s", active_state ?: "(not loaded)",
+                                             result ?: "(none)", stop_reason_to_string(reason),
                                              vm_state_to_string(expected));
                         }
 }
 
-/* Names systemd does not use, and a reason that is not one, change nothing for the worse: an
- * unknown ActiveState is read as not running, an unknown reason as none. */
+/* Names systemd does not use: an unknown ActiveState is read as not running, an unknown Result
+ * as no crash, and a reason out of range leaves the VM defined. */
 Test(vm_state, from_unit_unknown) {
         static const struct {
                 const char *active_state;

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A benchmark figure, printed as "name: value unit (target X, baseline Y, ratio Z)" and, when it
+ * has a target, appended as a row to bench/run's summary; and the statistics behind figures. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NSEC_PER_USEC UINT64_C(1000)
+#define NSEC_PER_MSEC UINT64_C(1000000)
+#define NSEC_PER_SEC  UINT64_C(1000000000)
+
+typedef enum TargetKind {
+        TARGET_NONE,
+        TARGET_AT_LEAST,        /* value >= target */
+        TARGET_AT_MOST,         /* value <= target */
+        TARGET_RATIO_AT_MOST,   /* value / baseline <= target */
+} TargetKind;
+
+typedef struct Figure {
+        const char *name;
+        double value;
+        const char *unit;
+        int decimals;
+        TargetKind target_kind;
+        double target;
+        double baseline;        /* 0: none */
+        bool summary;           /* a summary row even without a target */
+} Figure;
+
+/* Prints f to stdout and, if summary is not NULL and f has a target (or asks for a row), appends
+ * "name\tvalue unit\ttarget\tbaseline\tverdict" to it. The verdict is "met", "MISSED", or
+ * "MISSED, baseline too" when the baseline alone misses an absolute target as well. */
+void figure_print(FILE *summary, const Figure *f);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t now_nsec(void);
+
+/* Sorts v. */
+double median(double *v, size_t n);
+
+/* Nearest rank: the smallest of v with at least q of them at or below it. Sorts v. */
+double quantile(double *v, size_t n, double q);
