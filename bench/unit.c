@@ -11,11 +11,6 @@
 
 #define JOB_TIMEOUT_NSEC (60 * NSEC_PER_SEC)
 
-static inline void fclosep(FILE **f) {
-        if (*f)
-                (void) fclose(*f);
-}
-
 const char *bus_error_text(const sd_bus_error *error, int r) {
         return sd_bus_error_is_set(error) ? error->message : strerror(-r);
 }

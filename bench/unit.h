@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <stdio.h>
 #include <systemd/sd-bus.h>
 #include <sys/types.h>
 
@@ -42,6 +43,11 @@ int unit_get_u64(sd_bus *bus, const char *unit, const char *interface, const cha
 int unit_main_pid(sd_bus *bus, const char *unit, pid_t *ret);
 /* ret: a copy of a string property, owned by the caller. */
 int unit_get_string(sd_bus *bus, const char *unit, const char *interface, const char *property, char **ret);
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                (void) fclose(*f);
+}
 
 /* VmRSS of the process in KiB. */
 int process_rss_kib(pid_t pid, uint64_t *ret);

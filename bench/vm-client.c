@@ -34,6 +34,7 @@
 #include "log.h"
 #include "macro.h"
 #include "qmp-command.h"
+#include "strv.h"
 #include "unit.h"
 #include "vm-files.h"
 
@@ -70,6 +71,7 @@ typedef struct Run {
         double ready_ms;                /* start asked → the guest's ready line in the serial log */
         double log_ms;                  /* start asked → QEMU created the serial log */
         double stop_ms;                 /* stop asked → QEMU gone (direct), the unit inactive (others) */
+        double active_ms;               /* units: start asked → the unit active (READY=1, or forked) */
         /* microvm runs, while the VM is up */
         uint64_t helpers;               /* processes in the unit's cgroup besides QEMU */
         uint64_t helpers_kib;           /* their summed RSS */
@@ -352,3 +354,851 @@ static int microvmd_rss_kib(Bench *b, uint64_t *ret) {
         return process_rss_kib(pid, ret);
 }
 
+
+/* Whether the comma-separated list names controller. */
+static bool controller_listed(const char *list, const char *controller) {
+        size_t n = strlen(controller);
+
+        for (const char *c = list;;) {
+                size_t len = strcspn(c, ",");
+
+                if (len == n && strncmp(c, controller, n) == 0)
+                        return true;
+                if (c[len] == '\0')
+                        return false;
+                c += len + 1;
+        }
+}
+
+/* The path of pid's cgroup in one hierarchy, as /proc/PID/cgroup says: controller "" is the
+ * unified hierarchy ("0::/path"), else a v1 hierarchy listing that controller ("4:cpu,cpuacct:/path"). */
+static int process_cgroup(pid_t pid, const char *controller, char **ret) {
+        _cleanup_free_ char *path = NULL, *line = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        size_t size = 0;
+
+        if (asprintf(&path, "/proc/%i/cgroup", (int) pid) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        f = fopen(path, "re");
+        if (!f)
+                return negative_errno();
+        while (getline(&line, &size, f) >= 0) {
+                char *list = strchr(line, ':'), *group;
+
+                if (!list)
+                        continue;
+                list++;
+                group = strchr(list, ':');
+                if (!group)
+                        continue;
+                *group++ = '\0';
+                group[strcspn(group, "\n")] = '\0';
+                if (controller[0] ? controller_listed(list, controller) : list[0] == '\0') {
+                        *ret = strdup(group);
+                        return *ret ? 0 : -ENOMEM;
+                }
+        }
+        return -ENOENT;
+}
+
+/* The first of the formats (each with one %s for the cgroup path) naming an existing file. */
+static int cgroup_file(const char *group, const char *const *formats, char **ret) {
+        for (const char *const *fmt = formats; *fmt; fmt++) {
+                _cleanup_free_ char *p = NULL;
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+                if (asprintf(&p, *fmt, group) < 0)
+                        return -ENOMEM;
+#pragma GCC diagnostic pop
+                if (access(p, F_OK) >= 0) {
+                        *ret = TAKE_PTR(p);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+/* The processes in pid's cgroup besides pid itself, and their summed RSS. systemd tracks a
+ * unit's processes in the unified hierarchy (also on a hybrid setup), or in name=systemd. */
+static int cgroup_others(pid_t pid, uint64_t *ret_count, uint64_t *ret_kib) {
+        static const char *const unified[] = { "/sys/fs/cgroup/unified%s/cgroup.procs",
+                                               "/sys/fs/cgroup%s/cgroup.procs", NULL };
+        static const char *const named[] = { "/sys/fs/cgroup/systemd%s/cgroup.procs", NULL };
+        _cleanup_free_ char *group = NULL, *procs = NULL, *line = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        uint64_t count = 0, kib = 0;
+        size_t size = 0;
+        int r;
+
+        r = process_cgroup(pid, "", &group);
+        if (r >= 0)
+                r = cgroup_file(group, unified, &procs);
+        if (r < 0) {
+                group = mfree(group);
+                r = process_cgroup(pid, "name=systemd", &group);
+                if (r >= 0)
+                        r = cgroup_file(group, named, &procs);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot find the cgroup of process %i: %m", (int) pid);
+
+        f = fopen(procs, "re");
+        if (!f)
+                return log_error_errno(errno, "Failed to open %s: %m", procs);
+        while (getline(&line, &size, f) >= 0) {
+                unsigned long long other;
+                uint64_t rss = 0;
+                char *end;
+
+                errno = 0;
+                other = strtoull(line, &end, 10);
+                if (errno != 0 || end == line)
+                        return log_error_errno(EBADMSG, "Bad line in %s: %s", procs, line);
+                if ((pid_t) other == pid)
+                        continue;
+                count++;
+                /* One that exits meanwhile counts with what it had: nothing more to read. */
+                if (process_rss_kib((pid_t) other, &rss) >= 0)
+                        kib += rss;
+        }
+        *ret_count = count;
+        *ret_kib = kib;
+        return 0;
+}
+
+/* CPU time pid's cgroup spent throttled by its CPU quota, in µs: cgroup v1's cpu controller
+ * ("throttled_time", ns) or v2's ("throttled_usec"). -ENOENT where neither is there. */
+static int cgroup_throttled_usec(pid_t pid, uint64_t *ret) {
+        static const struct {
+                const char *controller;
+                const char *formats[4];
+                const char *key;
+                uint64_t divisor;
+        } places[] = {
+                { "cpu", { "/sys/fs/cgroup/cpu%s/cpu.stat", "/sys/fs/cgroup/cpu,cpuacct%s/cpu.stat", NULL },
+                  "throttled_time", 1000 },
+                { "", { "/sys/fs/cgroup%s/cpu.stat", "/sys/fs/cgroup/unified%s/cpu.stat", NULL }, "throttled_usec", 1 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(places); i++) {
+                _cleanup_free_ char *group = NULL, *stat = NULL, *line = NULL;
+                _cleanup_(fclosep) FILE *f = NULL;
+                size_t size = 0, klen = strlen(places[i].key);
+
+                if (process_cgroup(pid, places[i].controller, &group) < 0 ||
+                    cgroup_file(group, places[i].formats, &stat) < 0)
+                        continue;
+                f = fopen(stat, "re");
+                if (!f)
+                        continue;
+                while (getline(&line, &size, f) >= 0)
+                        if (strncmp(line, places[i].key, klen) == 0 && line[klen] == ' ') {
+                                *ret = strtoull(line + klen + 1, NULL, 10) / places[i].divisor;
+                                return 0;
+                        }
+        }
+        return -ENOENT;
+}
+
+/* The argument vector of a running process. */
+static int process_argv(pid_t pid, char ***ret) {
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        size_t n;
+
+        if (asprintf(&path, "/proc/%i/cmdline", (int) pid) < 0) {
+                path = NULL;
+                return log_oom();
+        }
+        f = fopen(path, "re");
+        if (!f)
+                return log_error_errno(errno, "Failed to open %s: %m", path);
+        data = malloc(65536);
+        if (!data)
+                return log_oom();
+        n = fread(data, 1, 65535, f);
+        if (n == 0 || n == 65535)
+                return log_error_errno(EBADMSG, "Cannot read the command line in %s.", path);
+        data[n] = '\0';
+
+        for (size_t i = 0; i < n; i += strlen(data + i) + 1)
+                if (strv_extend(&argv, data + i) < 0)
+                        return log_oom();
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
+
+/* A word of ExecStart=: quoted, with what systemd would expand escaped. */
+static int exec_quote(FILE *f, const char *arg) {
+        fputc('"', f);
+        for (const char *c = arg; *c; c++) {
+                if (*c == '"' || *c == '\\')
+                        fputc('\\', f);
+                else if (*c == '%' || *c == '$')
+                        fputc(*c, f);
+                fputc(*c, f);
+        }
+        fputc('"', f);
+        return ferror(f) ? -EIO : 0;
+}
+
+/* The systemctl baseline: a plain template unit that runs microvm's QEMU command line, with
+ * the same runtime and state directories, nothing else. */
+static int baseline_unit_write(Bench *b) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        const char *path = UNIT_DIR "/" BASELINE_TEMPLATE ".service";
+        int r;
+
+        f = fopen(path, "we");
+        if (!f)
+                return log_error_errno(errno, "Failed to create %s: %m", path);
+        fputs("[Unit]\n"
+              "Description=QEMU of VM %i without microvm (benchmark baseline)\n"
+              "\n"
+              "[Service]\n"
+              "ExecStart=", f);
+        for (char **a = b->qemu_argv; *a; a++) {
+                if (a != b->qemu_argv)
+                        fputc(' ', f);
+                (void) exec_quote(f, *a);
+        }
+        fputs("\n"
+              "RuntimeDirectory=microvm/%i\n"
+              "StateDirectory=microvm/%i\n", f);
+        if (fflush(f) != 0 || ferror(f))
+                return log_error_errno(EIO, "Failed to write %s.", path);
+
+        r = sd_bus_call_method(b->bus, SYSTEMD_BUS_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, "Reload", &error, NULL,
+                               NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to reload systemd: %s", bus_error_text(&error, r));
+        return 0;
+}
+
+static double ms_between(uint64_t from, uint64_t to) {
+        return (double) (to - from) / (double) NSEC_PER_MSEC;
+}
+
+/* The boot's figures, once the ready line is there. */
+static int run_booted(Bench *b, uint64_t t0, Run *run) {
+        if (b->ready_nsec == 0)
+                return log_error_errno(EIO, "QEMU exited before the guest's ready line (see %s).", b->serial_log);
+        if (b->log_nsec == 0)
+                b->log_nsec = b->ready_nsec;
+        run->ready_ms = ms_between(t0, b->ready_nsec);
+        run->log_ms = ms_between(t0, b->log_nsec);
+        return 0;
+}
+
+/* When the unit became active, from systemd's timestamp (CLOCK_MONOTONIC, as ours): for microvm's
+ * unit at the launcher's READY=1, right before it execs QEMU; for a Type=simple one once it forked. */
+static int run_unit_active(Bench *b, const char *unit, uint64_t t0, Run *run) {
+        uint64_t active;
+        int r;
+
+        r = unit_get_u64(b->bus, unit, SYSTEMD_UNIT_IFACE, "ActiveEnterTimestampMonotonic", &active);
+        if (r < 0)
+                return r;
+        run->active_ms = ms_between(t0, active * NSEC_PER_USEC);
+        return 0;
+}
+
+static int check_guest_shutdown(Bench *b) {
+        if (!serial_has_line(b, SHUTDOWN_MARKER))
+                return log_error_errno(EIO, "The guest did not shut itself down: no '%s' in %s.", SHUTDOWN_MARKER,
+                                       b->serial_log);
+        return 0;
+}
+
+static int run_microvm(Bench *b, Run *run) {
+        uint64_t before_kib, during_kib, t0, t1;
+        pid_t pid;
+        int r;
+
+        r = microvmd_rss_kib(b, &before_kib);
+        if (r < 0)
+                return r;
+        r = serial_reset(b);
+        if (r < 0)
+                return r;
+
+        t0 = now_nsec();
+        r = call_async(b, "StartVM", "s", b->opt.name);
+        if (r < 0)
+                return r;
+        r = bench_wait(b, is_ready, BOOT_TIMEOUT_NSEC);
+        if (r == -ETIMEDOUT)
+                return log_error_errno(r, "No ready line from VM %s in %s within 60 s.", b->opt.name, b->serial_log);
+        if (r >= 0)
+                r = b->call_error;
+        /* StartVM returns when systemd's start job is done: long before the guest is ready. */
+        if (r >= 0)
+                r = bench_wait(b, is_call_done, BOOT_TIMEOUT_NSEC);
+        if (r >= 0)
+                r = b->call_error;
+        if (r < 0)
+                return log_error_errno(r, "StartVM %s failed: %m", b->opt.name);
+        r = run_booted(b, t0, run);
+        if (r < 0)
+                return r;
+
+        r = bench_pause(b, b->opt.settle_msec);
+        if (r < 0)
+                return r;
+        r = unit_main_pid(b->bus, b->unit, &pid);
+        if (r >= 0)
+                r = run_unit_active(b, b->unit, t0, run);
+        if (r < 0)
+                return r;
+        if (!b->qemu_argv) {
+                r = process_argv(pid, &b->qemu_argv);
+                if (r < 0)
+                        return r;
+        }
+        r = cgroup_others(pid, &run->helpers, &run->helpers_kib);
+        if (r < 0)
+                return r;
+        r = process_rss_kib(pid, &run->qemu_kib);
+        if (r < 0)
+                return r;
+        r = microvmd_rss_kib(b, &during_kib);
+        if (r < 0)
+                return r;
+        run->microvmd_growth_kib = (double) during_kib - (double) before_kib;
+        if (cgroup_throttled_usec(pid, &run->throttled_usec) < 0)
+                run->throttled_usec = UINT64_MAX;
+
+        t1 = now_nsec();
+        r = call_async(b, "StopVM", "st", b->opt.name, STOP_TIMEOUT_USEC);
+        if (r >= 0)
+                r = bench_wait(b, is_call_done, STOP_TIMEOUT_NSEC);
+        if (r >= 0)
+                r = b->call_error;
+        if (r < 0)
+                return log_error_errno(r, "StopVM %s failed: %m", b->opt.name);
+        run->stop_ms = ms_between(t1, b->call_nsec);
+        if (!streq_ptr(b->call_result, "stop-request"))
+                return log_error_errno(EIO, "StopVM %s says the VM stopped by '%s', not by the stop request.",
+                                       b->opt.name, strempty(b->call_result));
+        return check_guest_shutdown(b);
+}
+
+/* Kills (if need be) and reaps the QEMU run directly, unless it was reaped already. */
+static void child_forget(Bench *b) {
+        if (b->child > 0) {
+                if (b->child_exit_nsec == 0)
+                        (void) kill(b->child, SIGKILL);
+                (void) waitpid(b->child, NULL, 0);
+        }
+        b->child = 0;
+        closep(&b->child_pidfd);
+}
+
+static int run_direct(Bench *b, Run *run) {
+        _cleanup_free_ char *out_path = NULL;
+        _cleanup_close_ int out = -EBADF, null = -EBADF;
+        uint64_t t0, t1;
+        pid_t pid;
+        int r;
+
+        /* What RuntimeDirectory= makes for the unit; systemd removes it when the unit stops. */
+        if (mkdir(b->runtime_dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", b->runtime_dir);
+        if (asprintf(&out_path, "%s/qemu-direct.log", b->opt.scratch) < 0) {
+                out_path = NULL;
+                return log_oom();
+        }
+        out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (out < 0 || null < 0)
+                return log_error_errno(errno, "Failed to open %s or /dev/null: %m", out_path);
+        r = serial_reset(b);
+        if (r < 0)
+                return r;
+
+        t0 = now_nsec();
+        pid = fork();
+        if (pid < 0)
+                return log_error_errno(errno, "fork() failed: %m");
+        if (pid == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (dup2(null, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
+                        _exit(127);
+                execv(b->qemu_argv[0], b->qemu_argv);
+                _exit(127);
+        }
+        b->child = pid;
+        b->child_exit_nsec = 0;
+        b->child_pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (b->child_pidfd < 0) {
+                r = log_error_errno(errno, "pidfd_open() failed: %m");
+                goto finish;
+        }
+
+        r = bench_wait(b, is_ready, BOOT_TIMEOUT_NSEC);
+        if (r == -ETIMEDOUT)
+                r = log_error_errno(r, "No ready line from QEMU run directly in %s within 60 s.", b->serial_log);
+        if (r >= 0 && b->ready_nsec == 0) {
+                (void) waitpid(pid, &b->child_status, 0);
+                b->child = 0;
+                r = log_error_errno(EIO, "QEMU run directly exited (wait status %d) before the guest's ready line; "
+                                    "see %s and %s.", b->child_status, b->serial_log, out_path);
+        }
+        if (r >= 0)
+                r = run_booted(b, t0, run);
+        if (r >= 0)
+                r = bench_pause(b, b->opt.settle_msec);
+        if (r < 0)
+                goto finish;
+
+        t1 = now_nsec();
+        r = qmp_execute_simple(b->qmp_socket, "system_powerdown");
+        if (r < 0) {
+                r = log_error_errno(r, "QMP system_powerdown through %s failed: %m", b->qmp_socket);
+                goto finish;
+        }
+        r = bench_wait(b, is_child_gone, STOP_TIMEOUT_NSEC);
+        if (r < 0) {
+                r = log_error_errno(r, "QEMU run directly did not exit after system_powerdown: %m");
+                goto finish;
+        }
+        run->stop_ms = ms_between(t1, b->child_exit_nsec);
+        if (waitpid(pid, &b->child_status, 0) != pid)
+                r = log_error_errno(errno, "waitpid() failed: %m");
+        else if (!WIFEXITED(b->child_status) || WEXITSTATUS(b->child_status) != 0)
+                r = log_error_errno(EIO, "QEMU run directly ended with status %d (see %s).", b->child_status,
+                                    out_path);
+        else
+                r = check_guest_shutdown(b);
+        b->child = 0;
+finish:
+        child_forget(b);
+        return r;
+}
+
+static int run_systemctl(Bench *b, Run *run) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t t0, stop_nsec = 0;
+        int r;
+
+        r = serial_reset(b);
+        if (r < 0)
+                return r;
+
+        /* What "systemctl start" does: StartUnit; a Type=simple job is done once QEMU is forked. */
+        t0 = now_nsec();
+        r = sd_bus_call_method(b->bus, SYSTEMD_BUS_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, "StartUnit", &error, NULL,
+                               "ss", b->baseline_unit, "replace");
+        if (r < 0)
+                return log_error_errno(r, "StartUnit %s failed: %s", b->baseline_unit, bus_error_text(&error, r));
+        r = bench_wait(b, is_ready, BOOT_TIMEOUT_NSEC);
+        if (r == -ETIMEDOUT)
+                r = log_error_errno(r, "No ready line from %s in %s within 60 s.", b->baseline_unit, b->serial_log);
+        if (r >= 0)
+                r = run_booted(b, t0, run);
+        if (r >= 0)
+                r = bench_pause(b, b->opt.settle_msec);
+        if (r >= 0)
+                r = run_unit_active(b, b->baseline_unit, t0, run);
+        if (r >= 0)
+                r = unit_job(&b->jobs, "StopUnit", b->baseline_unit, &stop_nsec);
+        if (r < 0)
+                return r;
+        run->stop_ms = (double) stop_nsec / (double) NSEC_PER_MSEC;
+        return 0;
+}
+
+static int run_once(Bench *b, RunKind kind, Run *run) {
+        int r;
+
+        *run = (Run) {};
+        b->child_exit_nsec = 0;
+        b->call_done = false;
+        b->call_error = 0;
+        switch (kind) {
+        case RUN_MICROVM:
+                r = run_microvm(b, run);
+                break;
+        case RUN_DIRECT:
+                r = run_direct(b, run);
+                break;
+        case RUN_SYSTEMCTL:
+                r = run_systemctl(b, run);
+                break;
+        default:
+                assert(false);
+                r = -EINVAL;
+        }
+        if (r < 0)
+                return r;
+        /* Lets systemd finish with the stopped unit before the next start. */
+        return bench_pause(b, PAUSE_MSEC);
+}
+
+typedef struct Spread {
+        double p10, median, p90;
+} Spread;
+
+static Spread spread_of(const Run *runs, size_t n, size_t offset) {
+        _cleanup_free_ double *v = calloc(n, sizeof(double));
+        Spread s = {};
+
+        if (!v)
+                return s;
+        for (size_t i = 0; i < n; i++)
+                v[i] = *(const double *) ((const char *) &runs[i] + offset);
+        s.median = median(v, n);
+        s.p10 = quantile(v, n, 0.10);
+        s.p90 = quantile(v, n, 0.90);
+        return s;
+}
+
+static void spread_print(const char *what, const Spread s[_RUN_KIND_MAX], bool with_systemctl) {
+        printf("  %s, p10 / median / p90 (ms):", what);
+        for (RunKind k = 0; k < _RUN_KIND_MAX; k++)
+                if (k != RUN_SYSTEMCTL || with_systemctl)
+                        printf("%s %s %.1f / %.1f / %.1f", k == 0 ? "" : ";", run_kind_label[k], s[k].p10, s[k].median,
+                               s[k].p90);
+        printf("\n");
+}
+
+static void bench_report(Bench *b, Run *runs[_RUN_KIND_MAX]) {
+        size_t n = b->opt.runs;
+        Spread ready[_RUN_KIND_MAX], log[_RUN_KIND_MAX], stop[_RUN_KIND_MAX], active[_RUN_KIND_MAX];
+        _cleanup_free_ double *growth = calloc(n, sizeof(double)), *throttled = calloc(n, sizeof(double)),
+                              *qemu = calloc(n, sizeof(double));
+        uint64_t helpers = 0, helpers_kib = 0;
+        bool throttle_known = true;
+
+        if (!growth || !throttled || !qemu) {
+                log_oom();
+                return;
+        }
+        for (RunKind k = 0; k < _RUN_KIND_MAX; k++) {
+                ready[k] = spread_of(runs[k], n, offsetof(Run, ready_ms));
+                log[k] = spread_of(runs[k], n, offsetof(Run, log_ms));
+                stop[k] = spread_of(runs[k], n, offsetof(Run, stop_ms));
+                active[k] = spread_of(runs[k], n, offsetof(Run, active_ms));
+        }
+        for (size_t i = 0; i < n; i++) {
+                const Run *r = &runs[RUN_MICROVM][i];
+
+                helpers = MAX(helpers, r->helpers);
+                helpers_kib = MAX(helpers_kib, r->helpers_kib);
+                growth[i] = r->microvmd_growth_kib;
+                qemu[i] = (double) r->qemu_kib / 1024;
+                throttle_known = throttle_known && r->throttled_usec != UINT64_MAX;
+                throttled[i] = (double) r->throttled_usec / 1000;
+        }
+
+        printf("\nboot: start asked -> the guest's ready line in the serial log; %zu runs of each kind\n", n);
+        figure_print(b->summary, &(Figure) {
+                .name = "StartVM to guest ready", .unit = "ms", .decimals = 1,
+                .value = ready[RUN_MICROVM].median, .baseline = ready[RUN_DIRECT].median,
+                .target_kind = TARGET_RATIO_AT_MOST, .target = TARGET_START_RATIO,
+        });
+        figure_print(b->summary, &(Figure) {
+                .name = "systemctl start of the QEMU command to guest ready", .unit = "ms", .decimals = 1,
+                .value = ready[RUN_SYSTEMCTL].median, .baseline = ready[RUN_DIRECT].median,
+        });
+        spread_print("guest ready", ready, true);
+        figure_print(b->summary, &(Figure) {
+                .name = "StartVM host-side overhead", .unit = "ms", .decimals = 1,
+                .value = ready[RUN_MICROVM].median - ready[RUN_DIRECT].median,
+                .baseline = fmax(ready[RUN_SYSTEMCTL].median - ready[RUN_DIRECT].median, 0),
+                .target_kind = TARGET_AT_MOST, .target = TARGET_START_OVERHEAD_MS,
+        });
+        printf("  (median StartVM less median direct; baseline: the same for systemctl start. Boots vary by\n"
+               "  far more than this difference: see the spread, and the overhead up to QEMU's start below.)\n");
+        figure_print(b->summary, &(Figure) {
+                .name = "StartVM to QEMU creating the serial log", .unit = "ms", .decimals = 1,
+                .value = log[RUN_MICROVM].median, .baseline = log[RUN_DIRECT].median,
+        });
+        spread_print("serial log created", log, true);
+        printf("  where it goes (medians, ms): StartVM call -> unit active (launcher's READY=1, just before it\n"
+               "  execs QEMU) %.1f -> QEMU created the serial log %.1f; StartUnit -> unit active (QEMU forked) %.1f\n"
+               "  -> serial log %.1f; QEMU run directly: fork -> serial log %.1f\n",
+               active[RUN_MICROVM].median, log[RUN_MICROVM].median - active[RUN_MICROVM].median,
+               active[RUN_SYSTEMCTL].median, log[RUN_SYSTEMCTL].median - active[RUN_SYSTEMCTL].median,
+               log[RUN_DIRECT].median);
+        figure_print(b->summary, &(Figure) {
+                .name = "StartVM host-side overhead, up to QEMU's start", .unit = "ms", .decimals = 1,
+                .value = log[RUN_MICROVM].median - log[RUN_DIRECT].median,
+                .baseline = fmax(log[RUN_SYSTEMCTL].median - log[RUN_DIRECT].median, 0),
+                .target_kind = TARGET_AT_MOST, .target = TARGET_START_OVERHEAD_MS,
+        });
+
+        printf("\nstop: StopVM -> unit inactive, against QMP system_powerdown -> QEMU run directly exits\n");
+        figure_print(b->summary, &(Figure) {
+                .name = "StopVM to unit inactive", .unit = "ms", .decimals = 1,
+                .value = stop[RUN_MICROVM].median, .baseline = stop[RUN_DIRECT].median,
+        });
+        spread_print("stop", stop, false);
+        figure_print(b->summary, &(Figure) {
+                .name = "StopVM beyond the guest's own shutdown", .unit = "ms", .decimals = 1,
+                .value = stop[RUN_MICROVM].median - stop[RUN_DIRECT].median,
+                .target_kind = TARGET_AT_MOST, .target = TARGET_STOP_BEYOND_MS,
+        });
+        figure_print(b->summary, &(Figure) {
+                .name = "systemctl stop of the QEMU command (SIGTERM, no guest shutdown)", .unit = "ms",
+                .decimals = 1, .value = stop[RUN_SYSTEMCTL].median,
+        });
+
+        printf("\nmemory, while the VM runs (%zu runs)\n", n);
+        figure_print(b->summary, &(Figure) {
+                .name = "RSS besides QEMU in the VM's cgroup", .unit = "KiB", .decimals = 0,
+                .value = (double) helpers_kib, .baseline = median(qemu, n) * 1024,
+                .target_kind = TARGET_AT_MOST, .target = TARGET_HELPER_KIB,
+        });
+        printf("  (the most over the runs; baseline: QEMU's own RSS, %.1f MiB; processes besides QEMU: at most %" PRIu64
+               ")\n", median(qemu, n), helpers);
+        figure_print(b->summary, &(Figure) {
+                .name = "microvmd RSS growth per running VM", .unit = "KiB", .decimals = 0,
+                .value = median(growth, n), .baseline = (double) b->microvmd_first_kib, .summary = true,
+        });
+        printf("  (median over the runs of microvmd's RSS with the VM running less before StartVM; baseline:\n"
+               "  microvmd's RSS before the first measured run; after the last: %" PRIu64 " KiB)\n",
+               b->microvmd_last_kib);
+        if (throttle_known)
+                printf("CPU time the VM's cgroup was throttled (CPUQuota=) up to the stop: median %.1f ms, at most %.1f ms\n",
+                       median(throttled, n), quantile(throttled, n, 1.0));
+}
+
+static int bench_run(Bench *b) {
+        _cleanup_free_ Run *all = NULL;
+        Run *runs[_RUN_KIND_MAX], scratch;
+        int r;
+
+        all = calloc(_RUN_KIND_MAX * b->opt.runs, sizeof(Run));
+        if (!all)
+                return log_oom();
+        for (RunKind k = 0; k < _RUN_KIND_MAX; k++)
+                runs[k] = all + k * b->opt.runs;
+
+        /* The first StartVM also shows the command line the baselines run. */
+        for (size_t i = 0; i < MAX(b->opt.warmup, (size_t) 1); i++) {
+                r = run_once(b, RUN_MICROVM, &scratch);
+                if (r < 0)
+                        return r;
+        }
+        printf("QEMU command line (of StartVM's unit, run as is by the baselines):\n ");
+        for (char **a = b->qemu_argv; *a; a++)
+                printf(" %s", *a);
+        printf("\n");
+        r = baseline_unit_write(b);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < b->opt.warmup; i++)
+                for (RunKind k = RUN_DIRECT; k < _RUN_KIND_MAX; k++) {
+                        r = run_once(b, k, &scratch);
+                        if (r < 0)
+                                return r;
+                }
+
+        r = microvmd_rss_kib(b, &b->microvmd_first_kib);
+        if (r < 0)
+                return r;
+        printf("\nper round, in ms: guest ready / serial log created / stopped; kinds in rotating order\n");
+        for (size_t i = 0; i < b->opt.runs; i++) {
+                printf("round %2zu:", i + 1);
+                for (size_t j = 0; j < _RUN_KIND_MAX; j++) {
+                        RunKind k = (RunKind) ((i + j) % _RUN_KIND_MAX);
+                        Run *run = &runs[k][i];
+
+                        r = run_once(b, k, run);
+                        if (r < 0)
+                                return r;
+                        printf("  %s %.1f / %.1f / %.1f", run_kind_label[k], run->ready_ms, run->log_ms, run->stop_ms);
+                        fflush(stdout);
+                }
+                printf("\n");
+        }
+        r = microvmd_rss_kib(b, &b->microvmd_last_kib);
+        if (r < 0)
+                return r;
+
+        bench_report(b, runs);
+        return 0;
+}
+
+static int bench_setup(Bench *b) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *kernel = NULL, *initrd = NULL;
+        int r;
+
+        if (asprintf(&b->unit, MVM_UNIT_PREFIX "%s" MVM_UNIT_SUFFIX, b->opt.name) < 0 ||
+            asprintf(&b->baseline_unit, BASELINE_TEMPLATE "%s.service", b->opt.name) < 0 ||
+            asprintf(&kernel, "%s/vmlinuz", b->opt.guest) < 0 ||
+            asprintf(&initrd, "%s/initramfs.cpio.gz", b->opt.guest) < 0)
+                return log_oom();
+        if (vm_state_dir(b->opt.name, &b->state_dir) < 0 || vm_runtime_dir(b->opt.name, &b->runtime_dir) < 0 ||
+            asprintf(&b->serial_log, "%s/" MVM_SERIAL_LOG, b->state_dir) < 0 ||
+            asprintf(&b->qmp_socket, "%s/" MVM_QMP_SOCKET, b->runtime_dir) < 0)
+                return log_oom();
+
+        r = sd_bus_open_system(&b->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        r = unit_jobs_watch(&b->jobs, b->bus);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_call_method(b->bus, MVM_BUS_NAME, MVM_MANAGER_PATH, MVM_MANAGER_INTERFACE, "CreateVM", &error, NULL,
+                               "sa{sv}", b->opt.name, 4,
+                               "Kernel", "s", kernel,
+                               "Initrd", "s", initrd,
+                               "MemoryMiB", "t", UINT64_C(256),
+                               "VCPUs", "u", UINT32_C(1));
+        if (r < 0)
+                return log_error_errno(r, "CreateVM %s failed: %s", b->opt.name, bus_error_text(&error, r));
+
+        /* The unit's StateDirectory= takes the directory as it finds it: watch it from the start. */
+        if (mkdir(b->state_dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", b->state_dir);
+        b->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (b->inotify_fd < 0)
+                return log_error_errno(errno, "inotify_init1() failed: %m");
+        if (inotify_add_watch(b->inotify_fd, b->state_dir, IN_CREATE | IN_MODIFY) < 0)
+                return log_error_errno(errno, "Failed to watch %s: %m", b->state_dir);
+
+        printf("VM %s: %s, %s, 256 MiB, 1 vCPU; %zu measured runs of each kind after %zu warm-up, "
+               "%" PRIu64 " ms from ready to stop\n", b->opt.name, kernel, initrd, b->opt.runs, b->opt.warmup,
+               b->opt.settle_msec);
+        return 0;
+}
+
+static void bench_done(Bench *b) {
+        child_forget(b);
+        if (b->summary)
+                (void) fclose(b->summary);
+        sd_bus_slot_unref(b->call_slot);
+        unit_jobs_done(&b->jobs);
+        sd_bus_flush_close_unref(b->bus);
+        closep(&b->inotify_fd);
+        closep(&b->log_fd);
+        free(b->unit);
+        free(b->baseline_unit);
+        free(b->state_dir);
+        free(b->runtime_dir);
+        free(b->serial_log);
+        free(b->qmp_socket);
+        free(b->call_result);
+        strv_free(b->qemu_argv);
+}
+
+static int parse_count(const char *s, size_t min, size_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0' || v < min || v > 100000)
+                return log_error_errno(EINVAL, "Bad number '%s': expected %zu to 100000.", s, min);
+        *ret = (size_t) v;
+        return 0;
+}
+
+static int parse_argv(int argc, char *argv[], Options *o) {
+        enum {
+                ARG_RUNS = 0x100,
+                ARG_WARMUP,
+                ARG_SETTLE,
+                ARG_NAME,
+                ARG_GUEST,
+                ARG_SCRATCH,
+                ARG_SUMMARY,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "runs", required_argument, NULL, ARG_RUNS },
+                { "warmup", required_argument, NULL, ARG_WARMUP },
+                { "settle-ms", required_argument, NULL, ARG_SETTLE },
+                { "name", required_argument, NULL, ARG_NAME },
+                { "guest", required_argument, NULL, ARG_GUEST },
+                { "scratch", required_argument, NULL, ARG_SCRATCH },
+                { "summary", required_argument, NULL, ARG_SUMMARY },
+                {}
+        };
+        size_t settle;
+        int c, r = 0;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        printf("%s --guest DIR --scratch DIR [--runs N] [--warmup N] [--settle-ms MS] [--name NAME]\n"
+                               "    [--summary FILE]\n\n"
+                               "Boots VMs through microvmd and QEMU alone. Run it through bench/vm.\n", argv[0]);
+                        return 0;
+                case ARG_RUNS:
+                        r = parse_count(optarg, 1, &o->runs);
+                        break;
+                case ARG_WARMUP:
+                        r = parse_count(optarg, 0, &o->warmup);
+                        break;
+                case ARG_SETTLE:
+                        r = parse_count(optarg, 0, &settle);
+                        o->settle_msec = settle;
+                        break;
+                case ARG_NAME:
+                        o->name = optarg;
+                        break;
+                case ARG_GUEST:
+                        o->guest = optarg;
+                        break;
+                case ARG_SCRATCH:
+                        o->scratch = optarg;
+                        break;
+                case ARG_SUMMARY:
+                        o->summary = optarg;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+                if (r < 0)
+                        return r;
+        }
+        if (optind < argc)
+                return log_error_errno(EINVAL, "%s takes no arguments.", argv[0]);
+        if (!o->guest || !o->scratch)
+                return log_error_errno(EINVAL, "--guest and --scratch are required.");
+        return 1;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(bench_done) Bench b = {
+                .opt = {
+                        .runs = 15,
+                        .warmup = 1,
+                        .settle_msec = 250,
+                        .name = "bench",
+                },
+                .inotify_fd = -EBADF,
+                .log_fd = -EBADF,
+                .child_pidfd = -EBADF,
+        };
+        int r;
+
+        /* The progress lines go out as they are made, in order with the errors. */
+        setvbuf(stdout, NULL, _IOLBF, 0);
+
+        r = parse_argv(argc, argv, &b.opt);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+        if (b.opt.summary) {
+                b.summary = fopen(b.opt.summary, "ae");
+                if (!b.summary) {
+                        log_error_errno(errno, "Failed to open %s: %m", b.opt.summary);
+                        return EXIT_FAILURE;
+                }
+        }
+        r = bench_setup(&b);
+        if (r >= 0)
+                r = bench_run(&b);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -34,13 +34,17 @@ int daemon_config_load(const char *path, DaemonConfig *ret, char **ret_error) {
         lines = g_strsplit(text, "\n", -1);
         for (size_t i = 0; lines[i]; i++) {
                 char *stripped = g_strstrip(lines[i]), *name, *value;
+                /* The line as written, for messages: classifying splits it in place. */
+                g_autofree char *line = g_strdup(stripped);
 
                 switch (keyfile_classify_line(stripped, &name, &value)) {
                 case KEYFILE_LINE_COMMENT:
                         continue;
                 case KEYFILE_LINE_SECTION:
                         section = name;
-                        continue;
+                        if (streq(section, "Network"))
+                                continue;
+                        break;
                 case KEYFILE_LINE_ASSIGNMENT:
                         if (section && streq(section, "Network") && streq(name, "DefaultBridge")) {
                                 if (!net_interface_name_is_valid(value)) {
@@ -57,16 +61,18 @@ int daemon_config_load(const char *path, DaemonConfig *ret, char **ret_error) {
                                         return -ENOMEM;
                                 continue;
                         }
-                        _fallthrough_;
+                        break;
                 case KEYFILE_LINE_BAD_HEADER:
                 case KEYFILE_LINE_BAD:
-                        if (ret_error)
-                                *ret_error = g_strdup_printf("%s:%zu: '%s' is not a setting microvmd knows: "
-                                                             "the file holds [Network] DefaultBridge=",
-                                                             path, i + 1, lines[i]);
-                        free(bridge);
-                        return -EINVAL;
+                        break;
                 }
+
+                if (ret_error)
+                        *ret_error = g_strdup_printf("%s:%zu: '%s' is not a setting microvmd knows: "
+                                                     "the file holds [Network] DefaultBridge=",
+                                                     path, i + 1, line);
+                free(bridge);
+                return -EINVAL;
         }
 
         ret->default_bridge = bridge ?: strdup(NET_DEFAULT_BRIDGE);

@@ -5,6 +5,20 @@
 #include "manager-network.h"
 #include "net-names.h"
 
+#define NIC_VALUE_MAX (NET_IFNAME_MAX + 1 + 18)
+
+/* The MAC (text) or TAP name of NIC index of VM name at attempt. */
+static void nic_derive(const char *name, size_t index, unsigned attempt, ConfigKeyId key,
+                       char buf[static NIC_VALUE_MAX]) {
+        if (key == CONFIG_NETWORK_MAC_ADDRESS) {
+                uint8_t mac[6];
+
+                net_mac_derive(name, index, attempt, mac);
+                net_mac_format(mac, buf);
+        } else
+                net_tap_derive(name, index, attempt, buf);
+}
+
 /* The VM other than name whose NIC uses value for key, or NULL. */
 static const VM *manager_find_nic(Manager *m, const char *name, ConfigKeyId key, const char *value) {
         for (size_t i = 0; i < m->n_vms; i++) {
@@ -14,8 +28,16 @@ static const VM *manager_find_nic(Manager *m, const char *name, ConfigKeyId key,
                         continue;
                 for (size_t j = 0; j < c->n_groups[CONFIG_SECTION_NETWORK]; j++) {
                         g_autoptr(GVariant) v = config_group_get(&c->groups[CONFIG_SECTION_NETWORK][j], key);
+                        const char *used = g_variant_get_string(v, NULL);
+                        char derived[NIC_VALUE_MAX];
 
-                        if (g_ascii_strcasecmp(g_variant_get_string(v, NULL), value) == 0)
+                        /* Left empty in a key file written by hand: the unit takes the first derived
+                         * value when it starts (net_fill_config()). */
+                        if (!used[0]) {
+                                nic_derive(m->vms[i]->name, j, 0, key, derived);
+                                used = derived;
+                        }
+                        if (g_ascii_strcasecmp(used, value) == 0)
                                 return m->vms[i];
                 }
         }
@@ -37,7 +59,7 @@ static int assign_one(Manager *m, const char *name, Config *c, size_t index, Con
         ConfigGroup *g = &c->groups[CONFIG_SECTION_NETWORK][index];
         g_autoptr(GVariant) current = config_group_get(g, key);
         const char *value = g_variant_get_string(current, NULL);
-        char buf[NET_IFNAME_MAX + 1 + 18];
+        char buf[NIC_VALUE_MAX];
         const VM *other;
 
         if (value[0]) {
@@ -52,14 +74,7 @@ static int assign_one(Manager *m, const char *name, Config *c, size_t index, Con
         }
 
         for (unsigned attempt = 0;; attempt++) {
-                if (key == CONFIG_NETWORK_MAC_ADDRESS) {
-                        uint8_t mac[6];
-
-                        net_mac_derive(name, index, attempt, mac);
-                        net_mac_format(mac, buf);
-                } else
-                        net_tap_derive(name, index, attempt, buf);
-
+                nic_derive(name, index, attempt, key, buf);
                 if (!manager_find_nic(m, name, key, buf) && !config_has_nic(c, index, key, buf))
                         break;
         }

@@ -90,10 +90,13 @@ static int qemu_add_nics(const BackendContext *ctx, char ***argv) {
                 const ConfigGroup *g = &c->groups[CONFIG_SECTION_NETWORK][i];
                 g_autoptr(GVariant) tap = config_group_get(g, CONFIG_NETWORK_TAP);
                 g_autoptr(GVariant) mac = config_group_get(g, CONFIG_NETWORK_MAC_ADDRESS);
-                _cleanup_free_ char *netdev = NULL, *device = NULL;
+                /* An interface name may hold ','. */
+                _cleanup_free_ char *ifname = qemu_escape(g_variant_get_string(tap, NULL)), *netdev = NULL,
+                                    *device = NULL;
 
-                if (asprintf(&netdev, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i,
-                             g_variant_get_string(tap, NULL)) < 0 ||
+                if (!ifname)
+                        return -ENOMEM;
+                if (asprintf(&netdev, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i, ifname) < 0 ||
                     asprintf(&device, "virtio-net-device,netdev=net%zu,mac=%s", i, g_variant_get_string(mac, NULL)) < 0)
                         return -ENOMEM;
 

@@ -258,6 +258,44 @@ static void launch_remove_taps(const Launch *l, NetSocket *sk, const Config *c, 
         }
 }
 
+/* Every name is checked before anything is made, so that a bad one leaves nothing behind (not even a
+ * bridge made for an earlier NIC): each Bridge= is a bridge or missing, each TAP= a TAP or missing,
+ * and /dev/net/tun is there. */
+static int launch_check_links(const Launch *l, NetSocket *sk, const Config *config) {
+        int r;
+
+        for (size_t i = 0; i < config->n_groups[CONFIG_SECTION_NETWORK]; i++) {
+                g_autoptr(GVariant) h1 = NULL, h2 = NULL;
+                const char *bridge = nic_get(config, i, CONFIG_NETWORK_BRIDGE, &h1);
+                const char *tap = nic_get(config, i, CONFIG_NETWORK_TAP, &h2);
+                _cleanup_free_ char *bridge_kind = NULL, *tap_kind = NULL;
+
+                r = net_link_kind(sk, bridge, &bridge_kind);
+                if (r < 0 && r != -ENODEV)
+                        return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot look up bridge %s: %m.",
+                                            bridge);
+                if (r >= 0 && !streq(bridge_kind, "bridge"))
+                        return start_failed(l, -EEXIST, MVM_ERROR_INVALID_CONFIG,
+                                            "Bridge=%s: a link of that name exists but is not a bridge; choose "
+                                            "another bridge.", bridge);
+
+                r = net_link_kind(sk, tap, &tap_kind);
+                if (r < 0 && r != -ENODEV)
+                        return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
+                                            "Cannot look up TAP device %s: %m.", tap);
+                if (r >= 0 && !streq(tap_kind, "tun"))
+                        return start_failed(l, -EEXIST, MVM_ERROR_INVALID_CONFIG,
+                                            "TAP=%s is taken by a link that is not a TAP device; choose another "
+                                            "name or leave TAP= empty.", tap);
+        }
+
+        if (access("/dev/net/tun", F_OK) < 0)
+                return start_failed(l, errno, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
+                                    errno == ENOENT ? "/dev/net/tun is missing: load the tun module (modprobe tun)."
+                                                    : "Cannot reach /dev/net/tun: %m.");
+        return 0;
+}
+
 /* ExecStartPre=+, as root: what the hypervisor itself may not do. Each NIC's bridge (made if
  * missing) and its persistent TAP device, enslaved and up. On failure nothing it made is left. */
 static int verb_prepare(Launch *l) {
@@ -284,6 +322,9 @@ static int verb_prepare(Launch *l) {
         r = net_open(&sk);
         if (r < 0)
                 return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot reach the kernel's netlink: %m.");
+        r = launch_check_links(l, sk, config);
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < n; i++) {
                 g_autoptr(GVariant) h1 = NULL, h2 = NULL;

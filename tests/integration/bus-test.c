@@ -1,10 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers for the integration tests: see bus-test.h. */
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/ip_icmp.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include "bus-test.h"
@@ -818,4 +830,298 @@ void bt_assert_vm_unit_gone(const char *name, const char *what) {
                 g_usleep(20 * 1000);
         }
         cr_assert(!g_file_test(runtime, G_FILE_TEST_EXISTS), "%s: %s exists", what, runtime);
+}
+
+static inline struct nl_sock *nl_socket_free_null(struct nl_sock *sk) {
+        if (sk)
+                nl_socket_free(sk);
+        return NULL;
+}
+DEFINE_CLEANUP(struct nl_sock *, nl_socket_free_null);
+
+static inline struct nl_cache *nl_cache_free_null(struct nl_cache *c) {
+        if (c)
+                nl_cache_free(c);
+        return NULL;
+}
+DEFINE_CLEANUP(struct nl_cache *, nl_cache_free_null);
+
+static inline struct rtnl_link *rtnl_link_put_null(struct rtnl_link *l) {
+        if (l)
+                rtnl_link_put(l);
+        return NULL;
+}
+DEFINE_CLEANUP(struct rtnl_link *, rtnl_link_put_null);
+
+static inline struct rtnl_addr *rtnl_addr_put_null(struct rtnl_addr *a) {
+        if (a)
+                rtnl_addr_put(a);
+        return NULL;
+}
+DEFINE_CLEANUP(struct rtnl_addr *, rtnl_addr_put_null);
+
+static inline struct nl_addr *nl_addr_put_null(struct nl_addr *a) {
+        if (a)
+                nl_addr_put(a);
+        return NULL;
+}
+DEFINE_CLEANUP(struct nl_addr *, nl_addr_put_null);
+
+static struct nl_sock *netlink_open(void) {
+        struct nl_sock *sk = nl_socket_alloc();
+        int r;
+
+        cr_assert(sk, "allocating a netlink socket");
+        r = nl_connect(sk, NETLINK_ROUTE);
+        cr_assert(r >= 0, "connecting to rtnetlink: %s", nl_geterror(r));
+        return sk;
+}
+
+static struct nl_cache *link_cache(struct nl_sock *sk) {
+        struct nl_cache *cache = NULL;
+        int r;
+
+        r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+        cr_assert(r >= 0, "dumping the links: %s", nl_geterror(r));
+        return cache;
+}
+
+static int compare_lines(gconstpointer a, gconstpointer b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The lines sorted and joined, each ending in a newline (owned). */
+static char *sorted_lines(GPtrArray *lines) {
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        g_ptr_array_sort(lines, compare_lines);
+        for (guint i = 0; i < lines->len; i++)
+                g_string_append_printf(s, "%s\n", (const char *) g_ptr_array_index(lines, i));
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+char *bt_links(void) {
+        _cleanup_(nl_socket_free_nullp) struct nl_sock *sk = netlink_open();
+        _cleanup_(nl_cache_free_nullp) struct nl_cache *cache = link_cache(sk);
+        g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+
+        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+                struct rtnl_link *link = (struct rtnl_link *) o;
+                int master = rtnl_link_get_master(link);
+                char master_name[IFNAMSIZ] = "";
+                g_autoptr(GString) line = g_string_new(rtnl_link_get_name(link));
+
+                g_string_append_printf(line, " %s", rtnl_link_get_type(link) ?: "-");
+                if (master > 0) {
+                        cr_assert(rtnl_link_i2name(cache, master, master_name, sizeof(master_name)),
+                                  "links: %s has master %d, which is not in the dump", rtnl_link_get_name(link),
+                                  master);
+                        g_string_append_printf(line, " master=%s", master_name);
+                }
+                if (rtnl_link_get_flags(link) & IFF_UP)
+                        g_string_append(line, " up");
+                g_ptr_array_add(lines, g_string_free(g_steal_pointer(&line), FALSE));
+        }
+        return sorted_lines(lines);
+}
+
+char *bt_links_plus(const char *links, ...) {
+        g_auto(GStrv) old = g_strsplit(links, "\n", -1);
+        g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+        const char *l;
+        va_list ap;
+
+        for (char **o = old; *o; o++)
+                if (**o)
+                        g_ptr_array_add(lines, g_strdup(*o));
+        va_start(ap, links);
+        while ((l = va_arg(ap, const char *)))
+                g_ptr_array_add(lines, g_strdup(l));
+        va_end(ap);
+        return sorted_lines(lines);
+}
+
+int bt_link_ifindex(const char *name) {
+        _cleanup_(nl_socket_free_nullp) struct nl_sock *sk = netlink_open();
+        _cleanup_(rtnl_link_put_nullp) struct rtnl_link *link = NULL;
+        int r;
+
+        r = rtnl_link_get_kernel(sk, 0, name, &link);
+        if (r == -NLE_NODEV || r == -NLE_OBJ_NOTFOUND)
+                return 0;
+        cr_assert(r >= 0, "looking up link %s: %s", name, nl_geterror(r));
+        return rtnl_link_get_ifindex(link);
+}
+
+void bt_tap_add(const char *name) {
+        _cleanup_close_ int fd = -EBADF;
+        struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+
+        cr_assert(strlen(name) < IFNAMSIZ, "TAP name %s is too long", name);
+        fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        cr_assert(fd >= 0, "opening /dev/net/tun: %s", strerror(errno));
+        strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+        cr_assert(ioctl(fd, TUNSETIFF, &ifr) >= 0, "creating TAP device %s: %s", name, strerror(errno));
+        cr_assert(ioctl(fd, TUNSETPERSIST, 1) >= 0, "making TAP device %s persistent: %s", name, strerror(errno));
+}
+
+void bt_veth_add(const char *name, const char *peer) {
+        _cleanup_(nl_socket_free_nullp) struct nl_sock *sk = netlink_open();
+        int r;
+
+        r = rtnl_link_veth_add(sk, name, peer, getpid());
+        cr_assert(r >= 0, "creating veth pair %s/%s: %s", name, peer, nl_geterror(r));
+}
+
+void bt_bridge_add(const char *name) {
+        _cleanup_(nl_socket_free_nullp) struct nl_sock *sk = netlink_open();
+        _cleanup_(rtnl_link_put_nullp) struct rtnl_link *link = NULL, *change = rtnl_link_alloc();
+        int r;
+
+        r = rtnl_link_bridge_add(sk, name);
+        cr_assert(r >= 0, "creating bridge %s: %s", name, nl_geterror(r));
+        r = rtnl_link_get_kernel(sk, 0, name, &link);
+        cr_assert(r >= 0, "looking up bridge %s: %s", name, nl_geterror(r));
+        cr_assert(change);
+        rtnl_link_set_flags(change, IFF_UP);
+        r = rtnl_link_change(sk, link, change, 0);
+        cr_assert(r >= 0, "bringing bridge %s up: %s", name, nl_geterror(r));
+}
+
+void bt_link_delete(const char *name) {
+        _cleanup_(nl_socket_free_nullp) struct nl_sock *sk = nl_socket_alloc();
+        _cleanup_(rtnl_link_put_nullp) struct rtnl_link *link = NULL;
+
+        if (!sk || nl_connect(sk, NETLINK_ROUTE) < 0 || rtnl_link_get_kernel(sk, 0, name, &link) < 0)
+                return;
+        (void) rtnl_link_delete(sk, link);
+}
+
+void bt_address_add(const char *link, const char *address) {
+        _cleanup_(nl_socket_free_nullp) struct nl_sock *sk = netlink_open();
+        _cleanup_(rtnl_addr_put_nullp) struct rtnl_addr *a = rtnl_addr_alloc();
+        _cleanup_(nl_addr_put_nullp) struct nl_addr *local = NULL;
+        int ifindex = bt_link_ifindex(link), r;
+
+        cr_assert(a);
+        cr_assert_gt(ifindex, 0, "adding %s: no link %s", address, link);
+        r = nl_addr_parse(address, AF_INET, &local);
+        cr_assert(r >= 0, "bad test data: address %s: %s", address, nl_geterror(r));
+        rtnl_addr_set_ifindex(a, ifindex);
+        r = rtnl_addr_set_local(a, local);
+        cr_assert(r >= 0, "address %s: %s", address, nl_geterror(r));
+        r = rtnl_addr_add(sk, a, 0);
+        cr_assert(r >= 0, "adding %s to %s: %s", address, link, nl_geterror(r));
+}
+
+/* Whether the link has the IPv4 address, as nl_addr2str() prints it ("10.0.0.1/24"). */
+static bool link_has_address(const char *link, const char *address) {
+        _cleanup_(nl_socket_free_nullp) struct nl_sock *sk = netlink_open();
+        _cleanup_(nl_cache_free_nullp) struct nl_cache *cache = NULL;
+        int ifindex = bt_link_ifindex(link), r;
+
+        if (ifindex <= 0)
+                return false;
+        r = rtnl_addr_alloc_cache(sk, &cache);
+        cr_assert(r >= 0, "dumping the addresses: %s", nl_geterror(r));
+        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+                struct rtnl_addr *a = (struct rtnl_addr *) o;
+                char text[INET6_ADDRSTRLEN + 8];
+
+                if (rtnl_addr_get_ifindex(a) == ifindex && rtnl_addr_get_family(a) == AF_INET &&
+                    streq(nl_addr2str(rtnl_addr_get_local(a), text, sizeof(text)), address))
+                        return true;
+        }
+        return false;
+}
+
+bool bt_wait_address(const char *link, const char *address, uint64_t timeout_usec) {
+        uint64_t deadline = (uint64_t) g_get_monotonic_time() + timeout_usec;
+
+        for (;;) {
+                if (link_has_address(link, address))
+                        return true;
+                if ((uint64_t) g_get_monotonic_time() >= deadline)
+                        return false;
+                g_usleep(20 * 1000);
+        }
+}
+
+/* The Internet checksum (RFC 1071). */
+static uint16_t inet_checksum(const void *data, size_t n) {
+        const uint8_t *p = data;
+        uint32_t sum = 0;
+
+        for (size_t i = 0; i + 1 < n; i += 2)
+                sum += (uint32_t) (p[i] << 8 | p[i + 1]);
+        if (n % 2)
+                sum += (uint32_t) p[n - 1] << 8;
+        while (sum >> 16)
+                sum = (sum & 0xffff) + (sum >> 16);
+        return htons((uint16_t) ~sum);
+}
+
+/* Waits up to timeout_usec for the echo reply with this id and sequence number from to. */
+static bool ping_wait_reply(int fd, const struct sockaddr_in *to, uint16_t id, uint16_t seq, uint64_t timeout_usec) {
+        uint64_t deadline = (uint64_t) g_get_monotonic_time() + timeout_usec;
+
+        for (;;) {
+                uint8_t buf[1500];
+                struct sockaddr_in from;
+                socklen_t from_len = sizeof(from);
+                const struct icmphdr *icmp;
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                uint64_t now = (uint64_t) g_get_monotonic_time();
+                ssize_t n;
+                size_t header;
+
+                if (now >= deadline)
+                        return false;
+                if (poll(&p, 1, (int) ((deadline - now + 999) / 1000)) <= 0)
+                        continue;
+                n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *) &from, &from_len);
+                if (n < 0) {
+                        cr_assert(errno == EAGAIN || errno == EINTR, "ping: receiving: %s", strerror(errno));
+                        continue;
+                }
+                /* A raw socket hands over the IP header too. */
+                header = (size_t) (buf[0] & 0x0f) * 4;
+                if ((size_t) n < header + sizeof(*icmp) || from.sin_addr.s_addr != to->sin_addr.s_addr)
+                        continue;
+                icmp = (const struct icmphdr *) (buf + header);
+                if (icmp->type == ICMP_ECHOREPLY && ntohs(icmp->un.echo.id) == id &&
+                    ntohs(icmp->un.echo.sequence) == seq)
+                        return true;
+        }
+}
+
+unsigned bt_ping(const char *address, unsigned count, uint64_t timeout_usec) {
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_in to = { .sin_family = AF_INET };
+        uint16_t id = (uint16_t) getpid();
+        unsigned replies = 0;
+
+        cr_assert(inet_pton(AF_INET, address, &to.sin_addr) == 1, "bad test data: address %s", address);
+        fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+        cr_assert(fd >= 0, "ping: opening a raw ICMP socket: %s", strerror(errno));
+
+        for (unsigned i = 0; i < count; i++) {
+                struct {
+                        struct icmphdr header;
+                        char payload[32];
+                } packet = {
+                        .header.type = ICMP_ECHO,
+                        .header.un.echo.id = htons(id),
+                        .header.un.echo.sequence = htons((uint16_t) i),
+                        .payload = "microvm integration test ping",
+                };
+
+                packet.header.checksum = inet_checksum(&packet, sizeof(packet));
+                cr_assert(sendto(fd, &packet, sizeof(packet), 0, (const struct sockaddr *) &to, sizeof(to)) ==
+                                  (ssize_t) sizeof(packet),
+                          "ping %s: sending: %s", address, strerror(errno));
+                if (ping_wait_reply(fd, &to, id, (uint16_t) i, timeout_usec))
+                        replies++;
+        }
+        return replies;
 }

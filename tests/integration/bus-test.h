@@ -198,3 +198,30 @@ char *bt_process_binary(uint32_t pid);
  * inactive, as a query leaves it), waiting up to BT_TIMEOUT_USEC for systemd to collect a
  * failed one, and BT_RUNTIME_DIR/NAME does not exist. */
 void bt_assert_vm_unit_gone(const char *name, const char *what);
+
+/* Links and addresses, through netlink (libnl-route) and /dev/net/tun, in the network namespace the
+ * tests run in (the harness's own, never the machine's). */
+
+/* Every link, one "NAME KIND[ master=BRIDGE][ up]" line each (KIND "-" for a plain device, "up"
+ * for IFF_UP), sorted, each line ending in a newline (owned). */
+char *bt_links(void);
+/* links (as bt_links() prints them) with the lines of the NULL-terminated list added, sorted
+ * (owned). */
+char *bt_links_plus(const char *links, ...) G_GNUC_NULL_TERMINATED;
+/* The ifindex of the link, 0 if there is none. */
+int bt_link_ifindex(const char *name);
+/* Create links, asserting success: a persistent TAP device (TUNSETIFF, TUNSETPERSIST), a veth
+ * pair, a bridge that is up. */
+void bt_tap_add(const char *name);
+void bt_veth_add(const char *name, const char *peer);
+void bt_bridge_add(const char *name);
+/* Deletes the link if it exists (a veth's peer goes with it); never asserts, for cleanups. */
+void bt_link_delete(const char *name);
+/* Gives the link an IPv4 address ("10.0.0.1/24"), asserting success. */
+void bt_address_add(const char *link, const char *address);
+/* Waits up to timeout_usec until the link has the IPv4 address ("10.0.0.1/24"); returns whether
+ * it did. */
+bool bt_wait_address(const char *link, const char *address, uint64_t timeout_usec);
+/* Sends count ICMP echo requests to the IPv4 address, one after the other, each waiting up to
+ * timeout_usec for its reply; returns the number of replies. */
+unsigned bt_ping(const char *address, unsigned count, uint64_t timeout_usec);

@@ -33,6 +33,11 @@ static char *expand(const char *s) {
 #define SPACE "must not begin or end with white space"
 #define HYPERVISOR_BAD(t) "must be one of 'qemu', 'firecracker', 'cloud-hypervisor', not '" t "'"
 #define ACCELERATOR_BAD(t) "must be one of 'auto', 'kvm', 'tcg', not '" t "'"
+#define IFNAME_BAD(t) \
+        "must be a network interface name of 1 to 15 characters without '/', ':' or white space, not '" t "'"
+#define MAC_BAD(t) "must be a MAC address like 02:00:00:12:34:56, not '" t "'"
+#define MAC_MULTICAST(t) "must be a unicast address, but '" t "' is multicast (the first octet is odd)"
+#define MAC_ZERO "must not be all zeros"
 
 static const struct {
         ConfigKeyId id;
@@ -147,6 +152,68 @@ static const struct {
         { CONFIG_DRIVE_PATH, "/dev/vdb", "/dev/vdb", NULL },
         { CONFIG_DRIVE_PATH, "root.img", NULL, PATH_BAD("root.img") },
         { CONFIG_DRIVE_PATH, "", NULL, PATH_BAD("") },
+        /* Interface names: empty (the default bridge, a derived TAP), else what the kernel takes */
+        { CONFIG_NETWORK_BRIDGE, "", "", NULL },
+        { CONFIG_NETWORK_BRIDGE, "microvm0", "microvm0", NULL },
+        { CONFIG_NETWORK_BRIDGE, "br-lan.10", "br-lan.10", NULL },
+        { CONFIG_NETWORK_BRIDGE, "abcdefghijklmno", "abcdefghijklmno", NULL },              /* 15 */
+        { CONFIG_NETWORK_BRIDGE, "abcdefghijklmnop", NULL, IFNAME_BAD("abcdefghijklmnop") }, /* 16 */
+        { CONFIG_NETWORK_BRIDGE, "br/0", NULL, IFNAME_BAD("br/0") },
+        { CONFIG_NETWORK_BRIDGE, "br:0", NULL, IFNAME_BAD("br:0") },
+        { CONFIG_NETWORK_BRIDGE, "br 0", NULL, IFNAME_BAD("br 0") },
+        { CONFIG_NETWORK_BRIDGE, "br\xc3\xa9", NULL, IFNAME_BAD("br\xc3\xa9") },
+        { CONFIG_NETWORK_BRIDGE, ".", NULL, IFNAME_BAD(".") },
+        { CONFIG_NETWORK_BRIDGE, "..", NULL, IFNAME_BAD("..") },
+        { CONFIG_NETWORK_BRIDGE, " br0", NULL, SPACE },
+        { CONFIG_NETWORK_BRIDGE, "br0\n", NULL, CONTROL },
+        { CONFIG_NETWORK_TAP, "", "", NULL },
+        { CONFIG_NETWORK_TAP, "tap0", "tap0", NULL },
+        { CONFIG_NETWORK_TAP, "mvm-web-0", "mvm-web-0", NULL },
+        { CONFIG_NETWORK_TAP, "TAP_0", "TAP_0", NULL },
+        { CONFIG_NETWORK_TAP, "a,b", "a,b", NULL },                                        /* the kernel takes it */
+        { CONFIG_NETWORK_TAP, "x", "x", NULL },
+        { CONFIG_NETWORK_TAP, "mvm-abcdefghi-0", "mvm-abcdefghi-0", NULL },                /* 15 */
+        { CONFIG_NETWORK_TAP, "mvm-abcdefghij-0", NULL, IFNAME_BAD("mvm-abcdefghij-0") },   /* 16 */
+        { CONFIG_NETWORK_TAP, "a/b", NULL, IFNAME_BAD("a/b") },
+        { CONFIG_NETWORK_TAP, "/", NULL, IFNAME_BAD("/") },
+        { CONFIG_NETWORK_TAP, "tap0:1", NULL, IFNAME_BAD("tap0:1") },
+        { CONFIG_NETWORK_TAP, "tap 0", NULL, IFNAME_BAD("tap 0") },
+        { CONFIG_NETWORK_TAP, "t\xc3\xa4p", NULL, IFNAME_BAD("t\xc3\xa4p") },
+        { CONFIG_NETWORK_TAP, "\xe2\x82\xac", NULL, IFNAME_BAD("\xe2\x82\xac") },
+        { CONFIG_NETWORK_TAP, "tap\t0", NULL, CONTROL },
+        { CONFIG_NETWORK_TAP, "tap0 ", NULL, SPACE },
+        { CONFIG_NETWORK_TAP, "tap\xff", NULL, "must be valid UTF-8" },
+        /* MAC addresses: unicast and not all zeros; either case, kept as written */
+        { CONFIG_NETWORK_MAC_ADDRESS, "", "", NULL },
+        { CONFIG_NETWORK_MAC_ADDRESS, "02:00:00:12:34:56", "02:00:00:12:34:56", NULL },
+        { CONFIG_NETWORK_MAC_ADDRESS, "52:54:00:ab:cd:ef", "52:54:00:ab:cd:ef", NULL },
+        { CONFIG_NETWORK_MAC_ADDRESS, "52:54:00:AB:CD:EF", "52:54:00:AB:CD:EF", NULL },
+        { CONFIG_NETWORK_MAC_ADDRESS, "0a:Bc:dE:f0:12:34", "0a:Bc:dE:f0:12:34", NULL },
+        { CONFIG_NETWORK_MAC_ADDRESS, "00:16:3e:00:00:01", "00:16:3e:00:00:01", NULL },    /* globally unique */
+        { CONFIG_NETWORK_MAC_ADDRESS, "fe:ff:ff:ff:ff:ff", "fe:ff:ff:ff:ff:ff", NULL },
+        { CONFIG_NETWORK_MAC_ADDRESS, "00:00:00:00:00:01", "00:00:00:00:00:01", NULL },
+        { CONFIG_NETWORK_MAC_ADDRESS, "01:00:5e:00:00:01", NULL, MAC_MULTICAST("01:00:5e:00:00:01") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "03:00:00:12:34:56", NULL, MAC_MULTICAST("03:00:00:12:34:56") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "33:33:00:00:00:01", NULL, MAC_MULTICAST("33:33:00:00:00:01") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "ff:ff:ff:ff:ff:ff", NULL, MAC_MULTICAST("ff:ff:ff:ff:ff:ff") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "FF:FF:FF:FF:FF:FF", NULL, MAC_MULTICAST("FF:FF:FF:FF:FF:FF") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "00:00:00:00:00:00", NULL, MAC_ZERO },
+        { CONFIG_NETWORK_MAC_ADDRESS, "02:00:00:12:34", NULL, MAC_BAD("02:00:00:12:34") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "02:00:00:12:34:5", NULL, MAC_BAD("02:00:00:12:34:5") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "02:00:00:12:34:567", NULL, MAC_BAD("02:00:00:12:34:567") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "02:00:00:12:34:56:78", NULL, MAC_BAD("02:00:00:12:34:56:78") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "02-00-00-12-34-56", NULL, MAC_BAD("02-00-00-12-34-56") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "02:00:00-12:34:56", NULL, MAC_BAD("02:00:00-12:34:56") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "0200.0012.3456", NULL, MAC_BAD("0200.0012.3456") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "020000123456", NULL, MAC_BAD("020000123456") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "2:0:0:12:34:56", NULL, MAC_BAD("2:0:0:12:34:56") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "02::00:12:34:56:", NULL, MAC_BAD("02::00:12:34:56:") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "02:00:00:12:34:5g", NULL, MAC_BAD("02:00:00:12:34:5g") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "02:00:00:12:34:+5", NULL, MAC_BAD("02:00:00:12:34:+5") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "02:00:00:12:34:56x", NULL, MAC_BAD("02:00:00:12:34:56x") },
+        { CONFIG_NETWORK_MAC_ADDRESS, "web", NULL, MAC_BAD("web") },
+        { CONFIG_NETWORK_MAC_ADDRESS, " 02:00:00:12:34:56", NULL, SPACE },
+        { CONFIG_NETWORK_MAC_ADDRESS, "02:00:00:12:34:56\n", NULL, CONTROL },
 };
 
 /* "VCPUs='0x10'" with C escapes, to name a case. */
@@ -266,6 +333,7 @@ Test(config_schema, sections) {
                 { CONFIG_SECTION_VM, "VM", NULL },
                 { CONFIG_SECTION_BOOT, "Boot", NULL },
                 { CONFIG_SECTION_DRIVE, "Drive", "Drives" },
+                { CONFIG_SECTION_NETWORK, "Network", "Networks" },
         };
 
         cr_expect_eq(ELEMENTSOF(cases), (size_t) _CONFIG_SECTION_MAX, "a case per section");
@@ -286,7 +354,7 @@ Test(config_schema, sections) {
                              "%s: the key-file name is no bus name", cases[i].name);
         }
 
-        static const char *const unknown[] = { "", "vm", "BOOT", "Drives", "Network", "[VM]" };
+        static const char *const unknown[] = { "", "vm", "BOOT", "Drives", "network", "Networks", "NIC", "[VM]" };
         for (size_t i = 0; i < ELEMENTSOF(unknown); i++)
                 cr_expect_eq(config_section_from_name(unknown[i]), _CONFIG_SECTION_INVALID, "[%s]", unknown[i]);
 }
@@ -308,6 +376,13 @@ Test(config_schema, lookups_by_name) {
                 { CONFIG_SECTION_VM, "Drives", _CONFIG_KEY_INVALID, _CONFIG_KEY_INVALID },
                 { CONFIG_SECTION_VM, "", _CONFIG_KEY_INVALID, _CONFIG_KEY_INVALID },
                 { CONFIG_SECTION_VM, "Memory", _CONFIG_KEY_INVALID, _CONFIG_KEY_INVALID },
+                { CONFIG_SECTION_NETWORK, "Bridge", CONFIG_NETWORK_BRIDGE, _CONFIG_KEY_INVALID },
+                { CONFIG_SECTION_NETWORK, "MACAddress", CONFIG_NETWORK_MAC_ADDRESS, _CONFIG_KEY_INVALID },
+                { CONFIG_SECTION_NETWORK, "TAP", CONFIG_NETWORK_TAP, _CONFIG_KEY_INVALID },
+                { CONFIG_SECTION_NETWORK, "Tap", _CONFIG_KEY_INVALID, _CONFIG_KEY_INVALID },
+                { CONFIG_SECTION_NETWORK, "Path", _CONFIG_KEY_INVALID, _CONFIG_KEY_INVALID },
+                { CONFIG_SECTION_DRIVE, "TAP", _CONFIG_KEY_INVALID, _CONFIG_KEY_INVALID },
+                { CONFIG_SECTION_VM, "Networks", _CONFIG_KEY_INVALID, _CONFIG_KEY_INVALID },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -361,6 +436,9 @@ Test(config_schema, documented_defaults) {
                 { CONFIG_KERNEL_COMMAND_LINE, "''" },
                 { CONFIG_DRIVE_READ_ONLY, "false" },
                 { CONFIG_DRIVE_ROOT, "false" },
+                { CONFIG_NETWORK_BRIDGE, "''" },
+                { CONFIG_NETWORK_MAC_ADDRESS, "''" },
+                { CONFIG_NETWORK_TAP, "''" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -412,6 +490,17 @@ Test(config_schema, value_check) {
                 { CONFIG_DRIVE_PATH, "'/a.img'", NULL },
                 { CONFIG_DRIVE_PATH, "'a.img'", PATH_BAD("a.img") },
                 { CONFIG_DRIVE_ROOT, "'no'", "must be of D-Bus type 'b', not 's'" },
+                { CONFIG_NETWORK_BRIDGE, "'microvm0'", NULL },
+                { CONFIG_NETWORK_BRIDGE, "'br:0'", IFNAME_BAD("br:0") },
+                { CONFIG_NETWORK_BRIDGE, "true", "must be of D-Bus type 's', not 'b'" },
+                { CONFIG_NETWORK_MAC_ADDRESS, "'02:AB:cd:00:00:01'", NULL },
+                { CONFIG_NETWORK_MAC_ADDRESS, "'01:00:00:00:00:01'", MAC_MULTICAST("01:00:00:00:00:01") },
+                { CONFIG_NETWORK_MAC_ADDRESS, "'00:00:00:00:00:00'", MAC_ZERO },
+                { CONFIG_NETWORK_MAC_ADDRESS, "'02:00:00:00:00'", MAC_BAD("02:00:00:00:00") },
+                { CONFIG_NETWORK_MAC_ADDRESS, "[byte 2, 0, 0, 0, 0, 1]", "must be of D-Bus type 's', not 'ay'" },
+                { CONFIG_NETWORK_TAP, "''", NULL },
+                { CONFIG_NETWORK_TAP, "'mvm-abcdefghij-0'", IFNAME_BAD("mvm-abcdefghij-0") },
+                { CONFIG_NETWORK_TAP, "objectpath '/tap0'", "must be of D-Bus type 's', not 'o'" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {

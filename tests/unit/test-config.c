@@ -88,13 +88,17 @@ static Config *from_keyfile_ok(const char *text) {
         return c;
 }
 
-/* Texts tried in order for a key's sample value: the first that passes the key's checks and
- * differs from its default. A new key whose checks none of these pass fails sample_value(). */
+/* Texts tried in order for a key's sample values: those that pass the key's checks and differ
+ * from its default. A new key whose checks none of these pass fails sample_value(). */
 static const char *const candidates[] = {
-        "console=ttyS0 quiet", "firecracker", "tcg", "/var/lib/microvm/images/sample.img", "2", "512", "yes",
+        "console=ttyS0 quiet", "mvm-sample0", "firecracker", "tcg", "02:00:00:12:34:56",
+        "/var/lib/microvm/images/sample.img", "2", "512", "yes",
+        /* Second choices, for a second group whose values must differ from the first's. */
+        "/var/lib/microvm/images/other.img", "mvm-other0", "02:00:00:ab:cd:ef",
 };
 
-static GVariant *sample_value(ConfigKeyId id) {
+/* The key's nth sample value (0: the first); a new reference. */
+static GVariant *sample_value_nth(ConfigKeyId id, size_t nth) {
         g_autoptr(GVariant) def = config_key_default(id);
 
         for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
@@ -102,12 +106,45 @@ static GVariant *sample_value(ConfigKeyId id) {
 
                 if (config_value_from_text(id, candidates[i], &v, NULL) < 0)
                         continue;
-                if (!def || !g_variant_equal(v, def))
+                if ((!def || !g_variant_equal(v, def)) && nth-- == 0)
                         return v;
                 g_variant_unref(v);
         }
         cr_assert_fail("%s: no sample value: add a candidate its checks accept", config_key_get(id)->name);
         return NULL;
+}
+
+static GVariant *sample_value(ConfigKeyId id) {
+        return sample_value_nth(id, 0);
+}
+
+/* Adds the keys of section s but skip to b: every key (all = true) or only the required ones,
+ * each with its nth sample value. */
+static void add_group_keys(GVariantBuilder *b, ConfigSection s, bool all, size_t nth, ConfigKeyId skip) {
+        for (ConfigKeyId id = 0; id < _CONFIG_KEY_MAX; id++)
+                if (id != skip && config_key_get(id)->section == s && (all || config_key_is_required(id))) {
+                        g_autoptr(GVariant) v = sample_value_nth(id, nth);
+
+                        g_variant_builder_add(b, "{sv}", config_key_get(id)->name, v);
+                }
+}
+
+/* The same as a group of its own. Floating. */
+static GVariant *group_of(ConfigSection s, bool all, size_t nth) {
+        GVariantBuilder b;
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+        add_group_keys(&b, s, all, nth, _CONFIG_KEY_INVALID);
+        return g_variant_builder_end(&b);
+}
+
+/* Two groups of a repeated section: every key in the first, and only the required keys in the
+ * second, with second sample values so that the two differ. Floating. */
+static GVariant *repeated_groups(ConfigSection s) {
+        return g_variant_new_array(G_VARIANT_TYPE_VARDICT, (GVariant *[]) {
+                group_of(s, true, 0),
+                group_of(s, false, 1),
+        }, 2);
 }
 
 /* A valid a{sv} that sets the key to its sample, and the least else a valid VM needs. */
@@ -123,9 +160,7 @@ static GVariant *dict_with(ConfigKeyId id, GVariant *sample) {
                 GVariantBuilder group;
 
                 g_variant_builder_init(&group, G_VARIANT_TYPE_VARDICT);
-                if (id != CONFIG_DRIVE_PATH)
-                        g_variant_builder_add(&group, "{sv}", "Path",
-                                              g_variant_new_string("/var/lib/microvm/a.img"));
+                add_group_keys(&group, key->section, false, 0, id);
                 g_variant_builder_add(&group, "{sv}", key->name, sample);
                 g_variant_builder_add(&b, "{sv}", config_section_get(key->section)->bus_name,
                                       g_variant_new_array(G_VARIANT_TYPE_VARDICT,
@@ -195,26 +230,24 @@ Test(config, every_key_through_every_face) {
         }
 }
 
-/* All keys at once, the drive keys in two drives. */
+/* All keys at once, the keys of each repeated section in two groups. */
 Test(config, all_keys_through_every_face) {
-        GVariantBuilder b, drive;
+        GVariantBuilder b;
         g_autoptr(GVariant) dict = NULL;
 
         g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-        g_variant_builder_init(&drive, G_VARIANT_TYPE_VARDICT);
         for (ConfigKeyId id = 0; id < _CONFIG_KEY_MAX; id++) {
                 const ConfigKey *key = config_key_get(id);
 
-                if (config_section_is_repeatable(key->section))
-                        g_variant_builder_add(&drive, "{sv}", key->name, sample_value(id));
-                else
-                        g_variant_builder_add(&b, "{sv}", key->name, sample_value(id));
+                if (!config_section_is_repeatable(key->section)) {
+                        g_autoptr(GVariant) v = sample_value(id);
+
+                        g_variant_builder_add(&b, "{sv}", key->name, v);
+                }
         }
-        g_variant_builder_add(&b, "{sv}", "Drives",
-                              g_variant_new_array(G_VARIANT_TYPE_VARDICT, (GVariant *[]) {
-                                      g_variant_builder_end(&drive),
-                                      g_variant_new_parsed("{'Path': <'/var/lib/microvm/b.img'>}"),
-                              }, 2));
+        for (ConfigSection s = 0; s < _CONFIG_SECTION_MAX; s++)
+                if (config_section_is_repeatable(s))
+                        g_variant_builder_add(&b, "{sv}", config_section_get(s)->bus_name, repeated_groups(s));
         dict = g_variant_ref_sink(g_variant_builder_end(&b));
 
         check_equivalence(dict, "all keys");
@@ -235,17 +268,17 @@ Test(config, effective_and_set) {
                   "{'Kernel': <'/k'>}",
                   "{'Kernel': <'/k'>}",
                   "{" EFFECTIVE_DEFAULTS ", 'Kernel': <'/k'>, 'Initrd': <''>, 'KernelCommandLine': <''>, "
-                  "'Drives': <@aa{sv} []>}" },
+                  "'Drives': <@aa{sv} []>, 'Networks': <@aa{sv} []>}" },
                 { "defaults set explicitly",
                   "{'Kernel': <'/k'>, 'VCPUs': <uint32 1>, 'Initrd': <''>}",
                   "{'VCPUs': <uint32 1>, 'Kernel': <'/k'>, 'Initrd': <''>}",
                   "{" EFFECTIVE_DEFAULTS ", 'Kernel': <'/k'>, 'Initrd': <''>, 'KernelCommandLine': <''>, "
-                  "'Drives': <@aa{sv} []>}" },
+                  "'Drives': <@aa{sv} []>, 'Networks': <@aa{sv} []>}" },
                 { "empty drive list",
                   "{'Kernel': <'/k'>, 'Drives': <@aa{sv} []>}",
                   "{'Kernel': <'/k'>}",
                   "{" EFFECTIVE_DEFAULTS ", 'Kernel': <'/k'>, 'Initrd': <''>, 'KernelCommandLine': <''>, "
-                  "'Drives': <@aa{sv} []>}" },
+                  "'Drives': <@aa{sv} []>, 'Networks': <@aa{sv} []>}" },
                 { "drives",
                   "{'Drives': <[{'Path': <'/a'>}, {'Root': <true>, 'Path': <'/b'>}]>, 'Kernel': <'/k'>, "
                   "'MemoryMiB': <uint64 512>}",
@@ -255,7 +288,18 @@ Test(config, effective_and_set) {
                   "'MemoryMiB': <uint64 512>, "
                   "'Autostart': <false>, 'Kernel': <'/k'>, 'Initrd': <''>, 'KernelCommandLine': <''>, "
                   "'Drives': <[{'Path': <'/a'>, 'ReadOnly': <false>, 'Root': <false>}, "
-                  "{'Path': <'/b'>, 'ReadOnly': <false>, 'Root': <true>}]>}" },
+                  "{'Path': <'/b'>, 'ReadOnly': <false>, 'Root': <true>}]>, 'Networks': <@aa{sv} []>}" },
+                { "networks",
+                  "{'Networks': <[@a{sv} {}, {'TAP': <'tap1'>, 'Bridge': <'br1'>}, "
+                  "{'MACAddress': <'02:00:00:00:00:02'>}]>, 'Kernel': <'/k'>}",
+                  "{'Kernel': <'/k'>, "
+                  "'Networks': <[@a{sv} {}, {'Bridge': <'br1'>, 'TAP': <'tap1'>}, "
+                  "{'MACAddress': <'02:00:00:00:00:02'>}]>}",
+                  "{" EFFECTIVE_DEFAULTS ", 'Kernel': <'/k'>, 'Initrd': <''>, 'KernelCommandLine': <''>, "
+                  "'Drives': <@aa{sv} []>, "
+                  "'Networks': <[{'Bridge': <''>, 'MACAddress': <''>, 'TAP': <''>}, "
+                  "{'Bridge': <'br1'>, 'MACAddress': <''>, 'TAP': <'tap1'>}, "
+                  "{'Bridge': <''>, 'MACAddress': <'02:00:00:00:00:02'>, 'TAP': <''>}]>}" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -290,18 +334,36 @@ Test(config, effective_and_set) {
 
 /* The effective view lists every key the schema has, whether set or not. */
 Test(config, effective_has_every_key) {
-        _cleanup_(config_freep) Config *c = from_variant_ok("{'Kernel': <'/k'>, 'Drives': <[{'Path': <'/a'>}]>}");
-        g_autoptr(GVariant) effective = g_variant_ref_sink(config_to_variant(c, true));
-        g_autoptr(GVariant) drives = g_variant_lookup_value(effective, "Drives", G_VARIANT_TYPE("aa{sv}"));
-        g_autoptr(GVariant) drive = NULL;
+        GVariantBuilder b;
+        _cleanup_(config_freep) Config *c = NULL;
+        g_autoptr(GVariant) dict = NULL, effective = NULL;
+        g_autofree char *error = NULL;
 
-        cr_assert_not_null(drives, "Drives");
-        drive = g_variant_get_child_value(drives, 0);
+        /* Kernel, and one group of each repeated section with its required keys only. */
+        g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add(&b, "{sv}", "Kernel", g_variant_new_string("/k"));
+        for (ConfigSection s = 0; s < _CONFIG_SECTION_MAX; s++)
+                if (config_section_is_repeatable(s))
+                        g_variant_builder_add(&b, "{sv}", config_section_get(s)->bus_name,
+                                              g_variant_new_array(G_VARIANT_TYPE_VARDICT,
+                                                                  (GVariant *[]) { group_of(s, false, 0) }, 1));
+        dict = g_variant_ref_sink(g_variant_builder_end(&b));
+        cr_assert_eq(config_from_variant(dict, &c, &error), 0, "%s", strempty(error));
+        effective = g_variant_ref_sink(config_to_variant(c, true));
+
         for (ConfigKeyId id = 0; id < _CONFIG_KEY_MAX; id++) {
                 const ConfigKey *key = config_key_get(id);
                 bool repeated = config_section_is_repeatable(key->section);
-                g_autoptr(GVariant) v = g_variant_lookup_value(repeated ? drive : effective, key->name, NULL);
+                g_autoptr(GVariant) groups = NULL, group = NULL, v = NULL;
                 g_autoptr(GVariant) def = config_key_default(id);
+
+                if (repeated) {
+                        groups = g_variant_lookup_value(effective, config_section_get(key->section)->bus_name,
+                                                        G_VARIANT_TYPE("aa{sv}"));
+                        cr_assert(groups && g_variant_n_children(groups) == 1, "%s: one group shown", key->name);
+                        group = g_variant_get_child_value(groups, 0);
+                }
+                v = g_variant_lookup_value(repeated ? group : effective, key->name, NULL);
 
                 cr_expect_not_null(v, "%s: shown", key->name);
                 if (def)
@@ -312,6 +374,7 @@ Test(config, effective_has_every_key) {
 Test(config, getters) {
         _cleanup_(config_freep) Config *c =
                 from_variant_ok("{'Kernel': <'/k'>, 'VCPUs': <uint32 3>, 'Autostart': <true>}");
+        g_autoptr(GVariant) networks = config_get_property(c, "Networks");
 
         expect_streq(config_get_string(c, CONFIG_KERNEL), "/k", "Kernel, set");
         expect_streq(config_get_string(c, CONFIG_HYPERVISOR), "qemu", "Hypervisor, default");
@@ -322,6 +385,11 @@ Test(config, getters) {
         cr_expect_null(config_get_property(c, "Nope"), "an unknown property");
         cr_expect_null(config_get_property(c, "Path"), "a drive key is no property");
         cr_expect_null(config_get_property(c, "Drive"), "the key-file section name is no property");
+        cr_expect_null(config_get_property(c, "Network"), "the key-file section name is no property");
+        cr_expect_null(config_get_property(c, "TAP"), "a network key is no property");
+        cr_expect_null(config_get_property(c, "MACAddress"), "a network key is no property");
+        cr_expect(networks && g_variant_is_of_type(networks, G_VARIANT_TYPE("aa{sv}")) &&
+                  g_variant_n_children(networks) == 0, "Networks: an empty list");
 }
 
 /* A required key unset has no effective value. */
@@ -376,6 +444,11 @@ static const char update_base[] =
         "\n"
         "[Drive]\n"
         "Path=/b.img\n"
+        "\n"
+        "# the uplink\n"
+        "[Network]\n"
+        "MACAddress=02:00:00:00:00:01\n"
+        "TAP=tap-web\n"
         "# end\n";
 
 Test(config, update) {
@@ -399,6 +472,11 @@ Test(config, update) {
                   "[Drive]\n"
                   "Path=/c.img\n"
                   "Root=yes\n"
+                  "\n"
+                  "# the uplink\n"
+                  "[Network]\n"
+                  "MACAddress=02:00:00:00:00:01\n"
+                  "TAP=tap-web\n"
                   "# end\n" },
                 { "no drives",
                   "{'Drives': <@aa{sv} []>}",
@@ -410,6 +488,56 @@ Test(config, update) {
                   "\n"
                   "[Boot]\n"
                   "Kernel=/boot/vmlinuz\n"
+                  "\n"
+                  "# the uplink\n"
+                  "[Network]\n"
+                  "MACAddress=02:00:00:00:00:01\n"
+                  "TAP=tap-web\n"
+                  "# end\n" },
+                { "the NIC list",
+                  "{'Networks': <[{'Bridge': <'br1'>}, {'TAP': <'tap-web'>, 'MACAddress': <'02:00:00:00:00:01'>}]>}",
+                  "# web server\n"
+                  "[VM]\n"
+                  "# two is enough\n"
+                  "VCPUs=2\n"
+                  "MemoryMiB=512\n"
+                  "\n"
+                  "[Boot]\n"
+                  "Kernel=/boot/vmlinuz\n"
+                  "\n"
+                  "# the root disk\n"
+                  "[Drive]\n"
+                  "Path=/a.img\n"
+                  "Root=yes\n"
+                  "\n"
+                  "[Drive]\n"
+                  "Path=/b.img\n"
+                  "\n"
+                  "[Network]\n"
+                  "Bridge=br1\n"
+                  "\n"
+                  "[Network]\n"
+                  "MACAddress=02:00:00:00:00:01\n"
+                  "TAP=tap-web\n"
+                  "# end\n" },
+                { "no NICs",
+                  "{'Networks': <@aa{sv} []>}",
+                  "# web server\n"
+                  "[VM]\n"
+                  "# two is enough\n"
+                  "VCPUs=2\n"
+                  "MemoryMiB=512\n"
+                  "\n"
+                  "[Boot]\n"
+                  "Kernel=/boot/vmlinuz\n"
+                  "\n"
+                  "# the root disk\n"
+                  "[Drive]\n"
+                  "Path=/a.img\n"
+                  "Root=yes\n"
+                  "\n"
+                  "[Drive]\n"
+                  "Path=/b.img\n"
                   "# end\n" },
                 { "keys not set before",
                   "{'Initrd': <'/boot/initrd.img'>, 'Autostart': <true>, 'Hypervisor': <'qemu'>}",
@@ -432,6 +560,11 @@ Test(config, update) {
                   "\n"
                   "[Drive]\n"
                   "Path=/b.img\n"
+                  "\n"
+                  "# the uplink\n"
+                  "[Network]\n"
+                  "MACAddress=02:00:00:00:00:01\n"
+                  "TAP=tap-web\n"
                   "# end\n" },
         };
 
@@ -467,6 +600,13 @@ Test(config, update_refused) {
                   "Drives[0].Path is required (the absolute path of the image file or block device)" },
                 { "{'Drives': <[{'Path': <'/c.img'>, 'Root': <true>}, {'Path': <'/d.img'>, 'Root': <true>}]>}",
                   "Drives[0] and Drives[1] both have Root=yes: at most one drive holds the root file system" },
+                { "{'Networks': <[{'TAP': <'tap-web'>}, {'TAP': <'tap-web'>}]>}",
+                  "Networks[0] and Networks[1] both have TAP=tap-web: give each NIC its own" },
+                { "{'Networks': <[{'MACAddress': <'01:00:00:00:00:01'>}]>}",
+                  "Networks[0].MACAddress: must be a unicast address, but '01:00:00:00:00:01' is multicast "
+                  "(the first octet is odd)" },
+                { "{'Networks': <[{'Bridge': <'br0'>, 'Path': <'/a.img'>}]>}",
+                  "Unknown key 'Networks[0].Path': see 'microvmctl keys' for the keys of [Network]" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -509,6 +649,14 @@ Test(config, changed_properties) {
                 { "{'Drives': <[{'Path': <'/a.img'>}]>, 'MemoryMiB': <uint64 1024>, 'VCPUs': <uint32 1>}",
                   "Drives VCPUs MemoryMiB" },
                 { "{'Initrd': <'/i'>, 'KernelCommandLine': <'quiet'>}", "Initrd KernelCommandLine" },
+                { "{'Networks': <[{'TAP': <'tap-web'>, 'MACAddress': <'02:00:00:00:00:01'>}]>}", "" },
+                { "{'Networks': <[{'TAP': <'tap-web'>, 'MACAddress': <'02:00:00:00:00:01'>, 'Bridge': <''>}]>}",
+                  "" },                                                  /* the default, now set */
+                { "{'Networks': <[{'TAP': <'tap-web'>, 'MACAddress': <'02:00:00:00:00:02'>}]>}", "Networks" },
+                { "{'Networks': <[{'TAP': <'tap-web'>, 'MACAddress': <'02:00:00:00:00:01'>}, @a{sv} {}]>}",
+                  "Networks" },
+                { "{'Networks': <@aa{sv} []>, 'Drives': <@aa{sv} []>}", "Drives Networks" },
+                { "{'Networks': <@aa{sv} []>, 'VCPUs': <uint32 8>}", "Networks VCPUs" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -528,30 +676,30 @@ Test(config, changed_properties) {
 Test(config, changed_properties_every_key) {
         _cleanup_(config_freep) Config *a = from_variant_ok("{'Kernel': <'/k'>}"), *b = NULL;
         g_autofree char *names = NULL, *same = NULL;
-        GVariantBuilder dict, drive;
+        GVariantBuilder dict;
         GString *expected = g_string_new(NULL);
         g_autofree char *expected_text = NULL;
         g_autoptr(GVariant) d = NULL;
 
         g_variant_builder_init(&dict, G_VARIANT_TYPE_VARDICT);
-        g_variant_builder_init(&drive, G_VARIANT_TYPE_VARDICT);
         for (ConfigSection s = 0; s < _CONFIG_SECTION_MAX; s++)
-                if (config_section_is_repeatable(s))
+                if (config_section_is_repeatable(s)) {
+                        g_variant_builder_add(&dict, "{sv}", config_section_get(s)->bus_name,
+                                              g_variant_new_array(G_VARIANT_TYPE_VARDICT,
+                                                                  (GVariant *[]) { group_of(s, true, 0) }, 1));
                         g_string_append_printf(expected, "%s%s", expected->len ? " " : "",
                                                config_section_get(s)->bus_name);
+                }
         for (ConfigKeyId id = 0; id < _CONFIG_KEY_MAX; id++) {
                 const ConfigKey *key = config_key_get(id);
+                g_autoptr(GVariant) v = NULL;
 
-                if (config_section_is_repeatable(key->section)) {
-                        g_variant_builder_add(&drive, "{sv}", key->name, sample_value(id));
+                if (config_section_is_repeatable(key->section))
                         continue;
-                }
-                g_variant_builder_add(&dict, "{sv}", key->name, sample_value(id));
+                v = sample_value(id);
+                g_variant_builder_add(&dict, "{sv}", key->name, v);
                 g_string_append_printf(expected, "%s%s", expected->len ? " " : "", key->name);
         }
-        g_variant_builder_add(&dict, "{sv}", "Drives",
-                              g_variant_new_array(G_VARIANT_TYPE_VARDICT,
-                                                  (GVariant *[]) { g_variant_builder_end(&drive) }, 1));
         expected_text = g_string_free(expected, FALSE);
 
         d = g_variant_ref_sink(g_variant_builder_end(&dict));
@@ -642,6 +790,48 @@ static const struct {
           "{'Kernel': <'/k'>, 'Drives': <[{'Path': <'/a'>}, {'Path': <'/b'>}, "
           "{'Path': <'/b'>, 'ReadOnly': <true>}]>}",
           "Drives[1] and Drives[2] both use '/b': attach each image once" },
+        { "the network key-file section name", "{'Kernel': <'/k'>, 'Network': <@aa{sv} []>}",
+          "Unknown key 'Network': see 'microvmctl keys' for the keys microvm knows" },
+        { "a network key at the top", "{'Kernel': <'/k'>, 'TAP': <'tap0'>}",
+          "Unknown key 'TAP': see 'microvmctl keys' for the keys microvm knows" },
+        { "Networks as a{sv}", "{'Kernel': <'/k'>, 'Networks': <{'TAP': <'tap0'>}>}",
+          "Networks: must be of D-Bus type 'aa{sv}', not 'a{sv}'" },
+        { "Networks given twice", "{'Kernel': <'/k'>, 'Networks': <@aa{sv} []>, 'Networks': <@aa{sv} []>}",
+          "Networks is given twice: give it once" },
+        { "Networks[0] unknown key", "{'Kernel': <'/k'>, 'Networks': <[{'Mac': <'02:00:00:00:00:01'>}]>}",
+          "Unknown key 'Networks[0].Mac': see 'microvmctl keys' for the keys of [Network]" },
+        { "Networks[0] with a drive key", "{'Kernel': <'/k'>, 'Networks': <[{'ReadOnly': <true>}]>}",
+          "Unknown key 'Networks[0].ReadOnly': see 'microvmctl keys' for the keys of [Network]" },
+        { "Networks[0] key twice",
+          "{'Kernel': <'/k'>, 'Networks': <[{'TAP': <'tap0'>, 'TAP': <'tap1'>}]>}",
+          "Networks[0].TAP is given twice: give it once" },
+        { "Networks[0].MACAddress as ay",
+          "{'Kernel': <'/k'>, 'Networks': <[{'MACAddress': <[byte 2, 0, 0, 0, 0, 1]>}]>}",
+          "Networks[0].MACAddress: must be of D-Bus type 's', not 'ay'" },
+        { "Networks[1].MACAddress malformed",
+          "{'Kernel': <'/k'>, 'Networks': <[@a{sv} {}, {'MACAddress': <'02:00:00:00:00:1'>}]>}",
+          "Networks[1].MACAddress: must be a MAC address like 02:00:00:12:34:56, not '02:00:00:00:00:1'" },
+        { "Networks[0].MACAddress multicast",
+          "{'Kernel': <'/k'>, 'Networks': <[{'MACAddress': <'ff:ff:ff:ff:ff:ff'>}]>}",
+          "Networks[0].MACAddress: must be a unicast address, but 'ff:ff:ff:ff:ff:ff' is multicast "
+          "(the first octet is odd)" },
+        { "Networks[0].MACAddress all zeros",
+          "{'Kernel': <'/k'>, 'Networks': <[{'MACAddress': <'00:00:00:00:00:00'>}]>}",
+          "Networks[0].MACAddress: must not be all zeros" },
+        { "Networks[0].TAP too long", "{'Kernel': <'/k'>, 'Networks': <[{'TAP': <'abcdefghijklmnop'>}]>}",
+          "Networks[0].TAP: must be a network interface name of 1 to 15 characters without '/', ':' or white "
+          "space, not 'abcdefghijklmnop'" },
+        { "Networks[0].Bridge with ':'", "{'Kernel': <'/k'>, 'Networks': <[{'Bridge': <'br0:1'>}]>}",
+          "Networks[0].Bridge: must be a network interface name of 1 to 15 characters without '/', ':' or white "
+          "space, not 'br0:1'" },
+        { "two NICs, one MAC",
+          "{'Kernel': <'/k'>, 'Networks': <[{'MACAddress': <'02:00:00:00:00:0a'>}, @a{sv} {}, "
+          "{'MACAddress': <'02:00:00:00:00:0A'>}]>}",
+          "Networks[0] and Networks[2] both have MACAddress=02:00:00:00:00:0A: give each NIC its own" },
+        { "two NICs, one TAP",
+          "{'Kernel': <'/k'>, 'Networks': <[{'TAP': <'tap0'>, 'Bridge': <'br0'>}, "
+          "{'TAP': <'tap0'>, 'Bridge': <'br1'>}]>}",
+          "Networks[0] and Networks[1] both have TAP=tap0: give each NIC its own" },
 };
 
 static char *expand_host(const char *s) {

@@ -61,13 +61,20 @@ static const struct {
           "'Autostart': <true>, 'Kernel': <'/var/lib/microvm/images/vmlinuz'>, "
           "'Initrd': <'/var/lib/microvm/images/initrd.img'>, "
           "'KernelCommandLine': <'console=ttyS0 root=/dev/vda rw quiet'>, "
-          "'Drives': <[{'Path': <'/var/lib/microvm/web/root.img'>, 'ReadOnly': <false>, 'Root': <true>}]>}",
+          "'Drives': <[{'Path': <'/var/lib/microvm/web/root.img'>, 'ReadOnly': <false>, 'Root': <true>}]>, "
+          "'Networks': <[{'Bridge': <'microvm0'>, 'MACAddress': <'02:00:00:12:34:56'>, 'TAP': <'mvm-web-0'>}]>}",
           NULL },
         { "drives",
           "{'Kernel': <'/var/lib/microvm/images/vmlinuz'>, "
           "'Drives': <[{'Path': <'/var/lib/microvm/db/root.img'>, 'Root': <true>}, "
           "{'Path': <'/var/lib/microvm/images/data.img'>, 'ReadOnly': <true>}, "
           "{'Path': <'/dev/vg0/db-scratch'>}]>}",
+          NULL },
+        /* A NIC with every key, one with some, and one with none: a bare [Network] is a NIC too. */
+        { "networks",
+          "{'Kernel': <'/var/lib/microvm/images/vmlinuz'>, "
+          "'Networks': <[{'Bridge': <'br-lan'>, 'MACAddress': <'52:54:00:AB:CD:EF'>, 'TAP': <'tap-web'>}, "
+          "{'Bridge': <'microvm0'>}, @a{sv} {}, {'MACAddress': <''>, 'TAP': <''>}]>}",
           NULL },
         { "comments",
           "{'VCPUs': <uint32 2>, 'MemoryMiB': <uint64 1024>, 'Kernel': <'/var/lib/microvm/images/vmlinuz'>, "
@@ -164,8 +171,8 @@ Test(keyfile, print_empty) {
 }
 
 #define SECTION_HEADER "a section header is [Name]"
-#define SECTIONS "use [VM], [Boot] or [Drive]"
-#define OUTSIDE "is outside any section: put it under [VM], [Boot] or [Drive]"
+#define SECTIONS "use [VM], [Boot], [Drive] or [Network]"
+#define OUTSIDE "is outside any section: put it under [VM], [Boot], [Drive] or [Network]"
 #define U_BAD(t) "must be an unsigned decimal number below 2^32, not '" t "'"
 #define T_BAD(t) "must be an unsigned decimal number, not '" t "'"
 #define B_BAD(t) "must be a boolean (yes or no), not '" t "'"
@@ -173,6 +180,8 @@ Test(keyfile, print_empty) {
 #define KERNEL_REQUIRED "Kernel is required (the absolute path of the guest kernel image)"
 #define PATH_REQUIRED "Path is required (the absolute path of the image file or block device)"
 #define BOOT "[Boot]\nKernel=/k\n"
+#define IFNAME_BAD(t) \
+        "must be a network interface name of 1 to 15 characters without '/', ':' or white space, not '" t "'"
 
 static const struct {
         const char *name;
@@ -184,10 +193,14 @@ static const struct {
         { "header with text after it", "[VM] # comment\n", "test.vm:1: '[VM] # comment': " SECTION_HEADER },
         { "a lone [", "[\n", "test.vm:1: '[': " SECTION_HEADER },
         { "bad header on a later line", "# c\n\n" BOOT "[Drive\n", "test.vm:5: '[Drive': " SECTION_HEADER },
-        { "unknown section", "[Network]\n", "test.vm:1: Unknown section [Network]: " SECTIONS },
+        { "unknown section", "[Interface]\n", "test.vm:1: Unknown section [Interface]: " SECTIONS },
         { "section names are case-sensitive", BOOT "[vm]\n", "test.vm:3: Unknown section [vm]: " SECTIONS },
         { "a section's bus name", BOOT "[Drives]\n", "test.vm:3: Unknown section [Drives]: " SECTIONS },
-        { "empty section name", "[]\n", "test.vm:1: Unknown section []: " SECTIONS },
+        { "the network section's bus name", BOOT "[Networks]\n",
+          "test.vm:3: Unknown section [Networks]: " SECTIONS },
+        { "network section names are case-sensitive", BOOT "[network]\nBridge=br0\n",
+          "test.vm:3: Unknown section [network]: " SECTIONS },
+        { "empty section name", "[]\n", "test.vm:1: '[]': " SECTION_HEADER },
         /* Key lines */
         { "key outside a section", "VCPUs=2\n" BOOT, "test.vm:1: VCPUs= " OUTSIDE },
         { "key outside a section after comments", "# c\n\nKernel=/k\n", "test.vm:3: Kernel= " OUTSIDE },
@@ -207,6 +220,15 @@ static const struct {
           "test.vm:4: VCPUs= is set twice in one [VM] section" },
         { "duplicate key in a drive", BOOT "[Drive]\nPath=/a\nPath=/b\n",
           "test.vm:5: Path= is set twice in one [Drive] section" },
+        { "duplicate key in a NIC", BOOT "[Network]\nTAP=tap0\nTAP=tap0\n",
+          "test.vm:5: TAP= is set twice in one [Network] section" },
+        { "drive key in [Network]", BOOT "[Network]\nPath=/a\n",
+          "test.vm:4: Unknown key Path= in [Network]: see 'microvmctl keys'" },
+        { "network key in [Drive]", BOOT "[Drive]\nPath=/a\nBridge=br0\n",
+          "test.vm:5: Unknown key Bridge= in [Drive]: see 'microvmctl keys'" },
+        { "network key in [VM]", "[VM]\nMACAddress=02:00:00:00:00:01\n",
+          "test.vm:2: Unknown key MACAddress= in [VM]: see 'microvmctl keys'" },
+        { "network key outside a section", "TAP=tap0\n" BOOT, "test.vm:1: TAP= " OUTSIDE },
         /* Values, per type */
         { "u: not a number", "[VM]\nVCPUs=two\n", "test.vm:2: VCPUs=: " U_BAD("two") },
         { "u: sign", "[VM]\nVCPUs=+2\n", "test.vm:2: VCPUs=: " U_BAD("+2") },
@@ -233,6 +255,20 @@ static const struct {
           "test.vm:3: KernelCommandLine=: must not contain control characters such as newlines" },
         { "s: carriage return inside", BOOT "KernelCommandLine=a\rb\n",
           "test.vm:3: KernelCommandLine=: must not contain control characters such as newlines" },
+        { "s: malformed MAC", BOOT "[Network]\nMACAddress=02-00-00-00-00-01\n",
+          "test.vm:4: MACAddress=: must be a MAC address like 02:00:00:12:34:56, not '02-00-00-00-00-01'" },
+        { "s: multicast MAC", BOOT "[Network]\nMACAddress=01:00:5e:00:00:fb\n",
+          "test.vm:4: MACAddress=: must be a unicast address, but '01:00:5e:00:00:fb' is multicast "
+          "(the first octet is odd)" },
+        { "s: all-zero MAC", BOOT "[Network]\nMACAddress=00:00:00:00:00:00\n",
+          "test.vm:4: MACAddress=: must not be all zeros" },
+        { "s: TAP too long", BOOT "[Network]\nTAP=abcdefghijklmnop\n",
+          "test.vm:4: TAP=: " IFNAME_BAD("abcdefghijklmnop") },
+        { "s: TAP with ':'", BOOT "[Network]\nTAP=tap0:1\n", "test.vm:4: TAP=: " IFNAME_BAD("tap0:1") },
+        { "s: bridge with '/'", BOOT "[Network]\nBridge=br/0\n", "test.vm:4: Bridge=: " IFNAME_BAD("br/0") },
+        { "s: bridge with a space", BOOT "[Network]\nBridge=br 0\n", "test.vm:4: Bridge=: " IFNAME_BAD("br 0") },
+        { "s: non-ASCII bridge", BOOT "[Network]\nBridge=br\xc3\xa9\n",
+          "test.vm:4: Bridge=: " IFNAME_BAD("br\xc3\xa9") },
         /* Out of range */
         { "VCPUs 0", "[VM]\nVCPUs=0\n", "test.vm:2: VCPUs=: must be between 1 and 256, not 0" },
         { "VCPUs 257", "[VM]\nVCPUs=257\n", "test.vm:2: VCPUs=: must be between 1 and 256, not 257" },
@@ -254,6 +290,14 @@ static const struct {
           "test.vm: Drives[0] and Drives[2] both have Root=yes: at most one drive holds the root file system" },
         { "the same drive twice", BOOT "[Drive]\nPath=/a\n[Drive]\nPath=/a\nReadOnly=yes\n",
           "test.vm: Drives[0] and Drives[1] both use '/a': attach each image once" },
+        { "two NICs, one MAC",
+          BOOT "[Network]\nMACAddress=02:00:00:00:00:01\n[Network]\n[Network]\nMACAddress=02:00:00:00:00:01\n",
+          "test.vm: Networks[0] and Networks[2] both have MACAddress=02:00:00:00:00:01: give each NIC its own" },
+        { "two NICs, one MAC in two cases",
+          BOOT "[Network]\nMACAddress=02:00:00:00:00:ab\n[Network]\nMACAddress=02:00:00:00:00:AB\n",
+          "test.vm: Networks[0] and Networks[1] both have MACAddress=02:00:00:00:00:AB: give each NIC its own" },
+        { "two NICs, one TAP", BOOT "[Network]\nTAP=tap0\nBridge=br0\n[Network]\nTAP=tap0\nBridge=br1\n",
+          "test.vm: Networks[0] and Networks[1] both have TAP=tap0: give each NIC its own" },
         { "non-UTF-8 value", "[Boot]\nKernel=/k\xff\n", "test.vm: not valid UTF-8" },
         { "non-UTF-8 comment", "# caf\xe9\n" BOOT, "test.vm: not valid UTF-8" },
         { "non-UTF-8 key", "[Boot]\nKernel=/k\n\xc3=x\n", "test.vm: not valid UTF-8" },

@@ -58,6 +58,20 @@ static const struct {
         { "other-name", BOOT, "db.backup_2", ACCELERATOR_TCG, TSC_KHZ },
         { "dirs-given", BOOT, "web", ACCELERATOR_TCG, TSC_KHZ,
           "/tmp/micro vm/run/web", "/tmp/micro vm/state/web" },
+        /* A virtio-net device per NIC on its TAP, with its MAC; the bridge is the host's business. */
+        { "network",
+          BOOT "\n[Network]\nBridge=microvm0\nMACAddress=4a:ba:42:e3:73:77\nTAP=mvm-web-0\n",
+          "web", ACCELERATOR_KVM, TSC_KHZ },
+        { "networks",
+          BOOT
+          "\n[Drive]\nPath=/var/lib/microvm/db/root.img\nRoot=yes\n"
+          "\n[Network]\nBridge=microvm0\nMACAddress=02:00:00:00:00:01\nTAP=mvm-db-0\n"
+          "\n[Network]\nBridge=br-lan\nMACAddress=52:54:00:AB:CD:EF\nTAP=tap-db-lan\n",
+          "db", ACCELERATOR_TCG, TSC_KHZ },
+        /* ',' is allowed in an interface name: doubled in -netdev like everywhere else. */
+        { "network-comma",
+          BOOT "\n[Network]\nBridge=br,0\nMACAddress=02:00:00:00:00:01\nTAP=tap,0\n",
+          "web", ACCELERATOR_TCG, TSC_KHZ },
 };
 
 /* The argument vector as the golden file holds it: one argument per line. */
