@@ -30,6 +30,7 @@
 
 #include "backend.h"
 #include "bus-names.h"
+#include "cgroup.h"
 #include "figure.h"
 #include "log.h"
 #include "macro.h"
@@ -354,155 +355,6 @@ static int microvmd_rss_kib(Bench *b, uint64_t *ret) {
         return process_rss_kib(pid, ret);
 }
 
-
-/* Whether the comma-separated list names controller. */
-static bool controller_listed(const char *list, const char *controller) {
-        size_t n = strlen(controller);
-
-        for (const char *c = list;;) {
-                size_t len = strcspn(c, ",");
-
-                if (len == n && strncmp(c, controller, n) == 0)
-                        return true;
-                if (c[len] == '\0')
-                        return false;
-                c += len + 1;
-        }
-}
-
-/* The path of pid's cgroup in one hierarchy, as /proc/PID/cgroup says: controller "" is the
- * unified hierarchy ("0::/path"), else a v1 hierarchy listing that controller ("4:cpu,cpuacct:/path"). */
-static int process_cgroup(pid_t pid, const char *controller, char **ret) {
-        _cleanup_free_ char *path = NULL, *line = NULL;
-        _cleanup_(fclosep) FILE *f = NULL;
-        size_t size = 0;
-
-        if (asprintf(&path, "/proc/%i/cgroup", (int) pid) < 0) {
-                path = NULL;
-                return -ENOMEM;
-        }
-        f = fopen(path, "re");
-        if (!f)
-                return negative_errno();
-        while (getline(&line, &size, f) >= 0) {
-                char *list = strchr(line, ':'), *group;
-
-                if (!list)
-                        continue;
-                list++;
-                group = strchr(list, ':');
-                if (!group)
-                        continue;
-                *group++ = '\0';
-                group[strcspn(group, "\n")] = '\0';
-                if (controller[0] ? controller_listed(list, controller) : list[0] == '\0') {
-                        *ret = strdup(group);
-                        return *ret ? 0 : -ENOMEM;
-                }
-        }
-        return -ENOENT;
-}
-
-/* The first of the formats (each with one %s for the cgroup path) naming an existing file. */
-static int cgroup_file(const char *group, const char *const *formats, char **ret) {
-        for (const char *const *fmt = formats; *fmt; fmt++) {
-                _cleanup_free_ char *p = NULL;
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-                if (asprintf(&p, *fmt, group) < 0)
-                        return -ENOMEM;
-#pragma GCC diagnostic pop
-                if (access(p, F_OK) >= 0) {
-                        *ret = TAKE_PTR(p);
-                        return 0;
-                }
-        }
-        return -ENOENT;
-}
-
-/* The processes in pid's cgroup besides pid itself, and their summed RSS. systemd tracks a
- * unit's processes in the unified hierarchy (also on a hybrid setup), or in name=systemd. */
-static int cgroup_others(pid_t pid, uint64_t *ret_count, uint64_t *ret_kib) {
-        static const char *const unified[] = { "/sys/fs/cgroup/unified%s/cgroup.procs",
-                                               "/sys/fs/cgroup%s/cgroup.procs", NULL };
-        static const char *const named[] = { "/sys/fs/cgroup/systemd%s/cgroup.procs", NULL };
-        _cleanup_free_ char *group = NULL, *procs = NULL, *line = NULL;
-        _cleanup_(fclosep) FILE *f = NULL;
-        uint64_t count = 0, kib = 0;
-        size_t size = 0;
-        int r;
-
-        r = process_cgroup(pid, "", &group);
-        if (r >= 0)
-                r = cgroup_file(group, unified, &procs);
-        if (r < 0) {
-                group = mfree(group);
-                r = process_cgroup(pid, "name=systemd", &group);
-                if (r >= 0)
-                        r = cgroup_file(group, named, &procs);
-        }
-        if (r < 0)
-                return log_error_errno(r, "Cannot find the cgroup of process %i: %m", (int) pid);
-
-        f = fopen(procs, "re");
-        if (!f)
-                return log_error_errno(errno, "Failed to open %s: %m", procs);
-        while (getline(&line, &size, f) >= 0) {
-                unsigned long long other;
-                uint64_t rss = 0;
-                char *end;
-
-                errno = 0;
-                other = strtoull(line, &end, 10);
-                if (errno != 0 || end == line)
-                        return log_error_errno(EBADMSG, "Bad line in %s: %s", procs, line);
-                if ((pid_t) other == pid)
-                        continue;
-                count++;
-                /* One that exits meanwhile counts with what it had: nothing more to read. */
-                if (process_rss_kib((pid_t) other, &rss) >= 0)
-                        kib += rss;
-        }
-        *ret_count = count;
-        *ret_kib = kib;
-        return 0;
-}
-
-/* CPU time pid's cgroup spent throttled by its CPU quota, in µs: cgroup v1's cpu controller
- * ("throttled_time", ns) or v2's ("throttled_usec"). -ENOENT where neither is there. */
-static int cgroup_throttled_usec(pid_t pid, uint64_t *ret) {
-        static const struct {
-                const char *controller;
-                const char *formats[4];
-                const char *key;
-                uint64_t divisor;
-        } places[] = {
-                { "cpu", { "/sys/fs/cgroup/cpu%s/cpu.stat", "/sys/fs/cgroup/cpu,cpuacct%s/cpu.stat", NULL },
-                  "throttled_time", 1000 },
-                { "", { "/sys/fs/cgroup%s/cpu.stat", "/sys/fs/cgroup/unified%s/cpu.stat", NULL }, "throttled_usec", 1 },
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(places); i++) {
-                _cleanup_free_ char *group = NULL, *stat = NULL, *line = NULL;
-                _cleanup_(fclosep) FILE *f = NULL;
-                size_t size = 0, klen = strlen(places[i].key);
-
-                if (process_cgroup(pid, places[i].controller, &group) < 0 ||
-                    cgroup_file(group, places[i].formats, &stat) < 0)
-                        continue;
-                f = fopen(stat, "re");
-                if (!f)
-                        continue;
-                while (getline(&line, &size, f) >= 0)
-                        if (strncmp(line, places[i].key, klen) == 0 && line[klen] == ' ') {
-                                *ret = strtoull(line + klen + 1, NULL, 10) / places[i].divisor;
-                                return 0;
-                        }
-        }
-        return -ENOENT;
-}
-
 /* The argument vector of a running process. */
 static int process_argv(pid_t pid, char ***ret) {
         _cleanup_free_ char *path = NULL, *data = NULL;
@@ -699,11 +551,50 @@ static void child_forget(Bench *b) {
         closep(&b->child_pidfd);
 }
 
+/* The QEMU run directly, from its boot to its exit after system_powerdown; t0 is when it was forked. */
+static int direct_boot_and_stop(Bench *b, uint64_t t0, const char *out_path, Run *run) {
+        uint64_t t1;
+        int r;
+
+        r = bench_wait(b, is_ready, BOOT_TIMEOUT_NSEC);
+        if (r == -ETIMEDOUT)
+                return log_error_errno(r, "No ready line from QEMU run directly in %s within 60 s.", b->serial_log);
+        if (r < 0)
+                return r;
+        if (b->ready_nsec == 0) {
+                (void) waitpid(b->child, &b->child_status, 0);
+                b->child = 0;
+                return log_error_errno(EIO, "QEMU run directly exited (wait status %d) before the guest's ready line; "
+                                       "see %s and %s.", b->child_status, b->serial_log, out_path);
+        }
+        r = run_booted(b, t0, run);
+        if (r >= 0)
+                r = bench_pause(b, b->opt.settle_msec);
+        if (r < 0)
+                return r;
+
+        t1 = now_nsec();
+        r = qmp_execute_simple(b->qmp_socket, "system_powerdown");
+        if (r < 0)
+                return log_error_errno(r, "QMP system_powerdown through %s failed: %m", b->qmp_socket);
+        r = bench_wait(b, is_child_gone, STOP_TIMEOUT_NSEC);
+        if (r < 0)
+                return log_error_errno(r, "QEMU run directly did not exit after system_powerdown: %m");
+        run->stop_ms = ms_between(t1, b->child_exit_nsec);
+
+        if (waitpid(b->child, &b->child_status, 0) != b->child)
+                return log_error_errno(errno, "waitpid() failed: %m");
+        b->child = 0;
+        if (!WIFEXITED(b->child_status) || WEXITSTATUS(b->child_status) != 0)
+                return log_error_errno(EIO, "QEMU run directly ended with wait status %d (see %s).", b->child_status,
+                                       out_path);
+        return check_guest_shutdown(b);
+}
+
 static int run_direct(Bench *b, Run *run) {
         _cleanup_free_ char *out_path = NULL;
         _cleanup_close_ int out = -EBADF, null = -EBADF;
-        uint64_t t0, t1;
-        pid_t pid;
+        uint64_t t0;
         int r;
 
         /* What RuntimeDirectory= makes for the unit; systemd removes it when the unit stops. */
@@ -722,61 +613,25 @@ static int run_direct(Bench *b, Run *run) {
                 return r;
 
         t0 = now_nsec();
-        pid = fork();
-        if (pid < 0)
+        b->child = fork();
+        if (b->child < 0) {
+                b->child = 0;
                 return log_error_errno(errno, "fork() failed: %m");
-        if (pid == 0) {
+        }
+        if (b->child == 0) {
+                /* A QEMU left behind by a failure dies with us. */
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (dup2(null, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
                         _exit(127);
                 execv(b->qemu_argv[0], b->qemu_argv);
                 _exit(127);
         }
-        b->child = pid;
-        b->child_exit_nsec = 0;
-        b->child_pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-        if (b->child_pidfd < 0) {
+
+        b->child_pidfd = (int) syscall(SYS_pidfd_open, b->child, 0);
+        if (b->child_pidfd < 0)
                 r = log_error_errno(errno, "pidfd_open() failed: %m");
-                goto finish;
-        }
-
-        r = bench_wait(b, is_ready, BOOT_TIMEOUT_NSEC);
-        if (r == -ETIMEDOUT)
-                r = log_error_errno(r, "No ready line from QEMU run directly in %s within 60 s.", b->serial_log);
-        if (r >= 0 && b->ready_nsec == 0) {
-                (void) waitpid(pid, &b->child_status, 0);
-                b->child = 0;
-                r = log_error_errno(EIO, "QEMU run directly exited (wait status %d) before the guest's ready line; "
-                                    "see %s and %s.", b->child_status, b->serial_log, out_path);
-        }
-        if (r >= 0)
-                r = run_booted(b, t0, run);
-        if (r >= 0)
-                r = bench_pause(b, b->opt.settle_msec);
-        if (r < 0)
-                goto finish;
-
-        t1 = now_nsec();
-        r = qmp_execute_simple(b->qmp_socket, "system_powerdown");
-        if (r < 0) {
-                r = log_error_errno(r, "QMP system_powerdown through %s failed: %m", b->qmp_socket);
-                goto finish;
-        }
-        r = bench_wait(b, is_child_gone, STOP_TIMEOUT_NSEC);
-        if (r < 0) {
-                r = log_error_errno(r, "QEMU run directly did not exit after system_powerdown: %m");
-                goto finish;
-        }
-        run->stop_ms = ms_between(t1, b->child_exit_nsec);
-        if (waitpid(pid, &b->child_status, 0) != pid)
-                r = log_error_errno(errno, "waitpid() failed: %m");
-        else if (!WIFEXITED(b->child_status) || WEXITSTATUS(b->child_status) != 0)
-                r = log_error_errno(EIO, "QEMU run directly ended with status %d (see %s).", b->child_status,
-                                    out_path);
         else
-                r = check_guest_shutdown(b);
-        b->child = 0;
-finish:
+                r = direct_boot_and_stop(b, t0, out_path, run);
         child_forget(b);
         return r;
 }

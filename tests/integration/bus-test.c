@@ -144,10 +144,14 @@ void bt_assert_error(int r, const sd_bus_error *error, const char *name, const c
 
 GVariant *bt_config(const char *text) {
         g_autoptr(GError) e = NULL;
-        GVariant *v = g_variant_parse(G_VARIANT_TYPE_VARDICT, text, NULL, NULL, &e);
+        g_autoptr(GVariant) v = g_variant_parse(G_VARIANT_TYPE_VARDICT, text, NULL, NULL, &e);
+        g_autoptr(GBytes) data = NULL;
 
         cr_assert(v, "bad test data '%s': %s", text, e ? e->message : "");
-        return v;
+        /* g_variant_parse() gives a full reference, which g_variant_new("@a{sv}") would not take:
+         * the same value, floating. */
+        data = g_variant_get_data_as_bytes(v);
+        return g_variant_new_from_bytes(G_VARIANT_TYPE_VARDICT, data, TRUE);
 }
 
 int bt_try_create_vm(BusTest *t, const char *name, const char *config_text, sd_bus_error *error) {
@@ -467,6 +471,24 @@ bool bt_wait_name_owner(BusTest *t, bool owned, uint64_t timeout_usec) {
                         return true;
                 if ((uint64_t) g_get_monotonic_time() >= deadline)
                         return false;
+                g_usleep(20 * 1000);
+        }
+}
+
+void bt_kill_microvmd(const char *what) {
+        g_autofree char *old_pid = bt_unit_property(BT_UNIT, "MainPID"), *out = NULL;
+        int r;
+
+        /* The suite starts microvmd more often than systemd's start rate limit allows. */
+        (void) bt_run(NULL, "systemctl reset-failed " BT_UNIT);
+        r = bt_run(&out, "systemctl kill --kill-whom=main -s KILL " BT_UNIT);
+        cr_assert(r == 0, "%s: systemctl kill failed: %s", what, out);
+        for (int64_t deadline = g_get_monotonic_time() + BT_TIMEOUT_USEC;;) {
+                g_autofree char *pid = bt_unit_property(BT_UNIT, "MainPID");
+
+                if (!streq(pid, old_pid))
+                        return;
+                cr_assert(g_get_monotonic_time() < deadline, "%s: MainPID is still %s", what, pid);
                 g_usleep(20 * 1000);
         }
 }
@@ -923,6 +945,12 @@ char *bt_links(void) {
                 g_ptr_array_add(lines, g_string_free(g_steal_pointer(&line), FALSE));
         }
         return sorted_lines(lines);
+}
+
+void bt_assert_links(const char *expected, const char *what) {
+        g_autofree char *links = bt_links();
+
+        cr_assert_str_eq(links, expected, "%s: the links are\n%sexpected\n%s", what, links, expected);
 }
 
 char *bt_links_plus(const char *links, ...) {

@@ -133,6 +133,10 @@ bool bt_name_has_owner(BusTest *t);
 /* Waits up to timeout_usec until it has (or has not) an owner; returns whether that happened. */
 bool bt_wait_name_owner(BusTest *t, bool owned, uint64_t timeout_usec);
 
+/* Kills microvmd's main process with SIGKILL (its start rate limit reset first) and waits until
+ * systemd has restarted it (its MainPID changed); a call may also start it again by activation. */
+void bt_kill_microvmd(const char *what);
+
 /* Deletes every VM whose name starts with prefix (killing its unit first if it runs), and
  * removes any file for such a name left in BT_CONFIG_DIR (temporary files included). For a
  * test's .init and .fini. */
@@ -205,6 +209,8 @@ void bt_assert_vm_unit_gone(const char *name, const char *what);
 /* Every link, one "NAME KIND[ master=BRIDGE][ up]" line each (KIND "-" for a plain device, "up"
  * for IFF_UP), sorted, each line ending in a newline (owned). */
 char *bt_links(void);
+/* Asserts that bt_links() prints exactly expected. */
+void bt_assert_links(const char *expected, const char *what);
 /* links (as bt_links() prints them) with the lines of the NULL-terminated list added, sorted
  * (owned). */
 char *bt_links_plus(const char *links, ...) G_GNUC_NULL_TERMINATED;

@@ -11,18 +11,14 @@
 #define BRIDGE1 PREFIX "br1"
 #define BRIDGE2 PREFIX "br2"
 
-static void reset_start_limit(void) {
-        /* microvmd is started often by the suite; fails when the unit is not loaded, just as good. */
-        (void) bt_run(NULL, "systemctl reset-failed " BT_UNIT);
-}
-
 static void cleanup(void) {
         /* The bridges, and the TAPs (derived names) a failed test may leave. */
         static const char *const links[] = {
                 BRIDGE0, BRIDGE1, BRIDGE2, "mvm-" PREFIX "vm-0", "mvm-" PREFIX "vm-1", "mvm-" PREFIX "left-0",
         };
 
-        reset_start_limit();
+        /* microvmd may have been killed too often for systemd's start rate limit. */
+        (void) bt_run(NULL, "systemctl reset-failed " BT_UNIT);
         bt_cleanup_prefix(PREFIX);
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
                 bt_link_delete(links[i]);
@@ -42,10 +38,17 @@ static char *nic_tap(BusTest *t, const char *name, size_t index) {
         return g_variant_dup_string(tap, NULL);
 }
 
-static void assert_links(const char *expected, const char *what) {
-        g_autofree char *links = bt_links();
+/* Whether GetSystemInfo's Bridges lists bridge. */
+static bool system_info_has_bridge(BusTest *t, const char *bridge) {
+        g_autoptr(GVariant) reply = bt_manager_call(t, "GetSystemInfo", NULL, "GetSystemInfo"), info = NULL;
+        g_autoptr(GVariant) bridges = NULL;
+        g_autofree const char **list = NULL;
 
-        cr_assert_str_eq(links, expected, "%s: the links are\n%sexpected\n%s", what, links, expected);
+        g_variant_get(reply, "(@a{sv})", &info);
+        bridges = g_variant_lookup_value(info, "Bridges", G_VARIANT_TYPE_STRING_ARRAY);
+        cr_assert(bridges, "GetSystemInfo has no Bridges (as)");
+        list = g_variant_get_strv(bridges, NULL);
+        return g_strv_contains(list, bridge);
 }
 
 /* links (as bt_links() prints them) without line, which must be one of them (owned). */
@@ -64,25 +67,6 @@ static char *links_minus(const char *links, const char *line, const char *what) 
         return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
-/* microvmd's main process killed with SIGKILL; returns once systemd restarted it (or a call
- * activates it). */
-static void kill_microvmd(const char *what) {
-        g_autofree char *old_pid = bt_unit_property(BT_UNIT, "MainPID"), *out = NULL;
-        int r;
-
-        reset_start_limit();
-        r = bt_run(&out, "systemctl kill --kill-whom=main -s KILL " BT_UNIT);
-        cr_assert(r == 0, "%s: systemctl kill failed: %s", what, out);
-        for (int64_t deadline = g_get_monotonic_time() + BT_TIMEOUT_USEC;;) {
-                g_autofree char *pid = bt_unit_property(BT_UNIT, "MainPID");
-
-                if (!streq(pid, old_pid))
-                        break;
-                cr_assert(g_get_monotonic_time() < deadline, "%s: MainPID is still %s", what, pid);
-                g_usleep(20 * 1000);
-        }
-}
-
 Test(net_links, lifecycle) {
         static const char name[] = PREFIX "vm";
         _cleanup_(bt_freep) BusTest *t = bt_new();
@@ -97,9 +81,11 @@ Test(net_links, lifecycle) {
         cr_assert(!strstr(before, BRIDGE0 " ") && !strstr(before, BRIDGE1 " "), "lifecycle: a bridge is left:\n%s",
                   before);
 
-        /* Defining a VM makes no link. */
+        /* Defining a VM makes no link; its bridges are in use. */
         g_free(bt_create_vm(t, name, config));
-        assert_links(before, "lifecycle: after CreateVM");
+        bt_assert_links(before, "lifecycle: after CreateVM");
+        cr_assert(system_info_has_bridge(t, BRIDGE0) && system_info_has_bridge(t, BRIDGE1),
+                  "lifecycle: GetSystemInfo's Bridges lacks " BRIDGE0 " or " BRIDGE1);
         tap0 = nic_tap(t, name, 0);
         tap1 = nic_tap(t, name, 1);
         tap0_line = g_strdup_printf("%s tun master=" BRIDGE0 " up", tap0);
@@ -109,37 +95,39 @@ Test(net_links, lifecycle) {
 
         /* Running: each NIC's TAP, up, in its bridge; both bridges made and up. */
         bt_boot_vm(t, name);
-        assert_links(running, "lifecycle: running");
+        bt_assert_links(running, "lifecycle: running");
         ifindex0 = bt_link_ifindex(tap0);
         ifindex1 = bt_link_ifindex(tap1);
 
         /* microvmd killed and back: the VM runs on, with the very same TAPs. */
-        kill_microvmd("lifecycle: microvmd SIGKILL");
+        bt_kill_microvmd("lifecycle: microvmd SIGKILL");
         state = bt_vm_state(t, name);
         cr_assert_str_eq(state, "running", "lifecycle: after microvmd's SIGKILL the VM is %s", state);
         cr_assert(bt_wait_unit_property(BT_UNIT, "ActiveState", "active", BT_TIMEOUT_USEC),
                   "lifecycle: " BT_UNIT " did not become active again");
-        assert_links(running, "lifecycle: after microvmd's SIGKILL");
+        bt_assert_links(running, "lifecycle: after microvmd's SIGKILL");
         cr_assert(bt_link_ifindex(tap0) == ifindex0 && bt_link_ifindex(tap1) == ifindex1,
                   "lifecycle: after microvmd's SIGKILL, a TAP was made anew");
 
         /* A graceful stop: the TAPs go, the bridges stay for other VMs. */
         reason = bt_stop_vm(t, name, 0);
         cr_assert_str_eq(reason, "stop-request", "lifecycle: StopVM returned %s", reason);
-        assert_links(stopped, "lifecycle: after StopVM");
+        bt_assert_links(stopped, "lifecycle: after StopVM");
 
         /* Started again, killed: the same. */
         bt_start_vm(t, name);
-        assert_links(running, "lifecycle: started again");
+        bt_assert_links(running, "lifecycle: started again");
         bt_kill_vm(t, name, SIGKILL);
         cr_assert(bt_wait_vm_state(t, name, "stopped", BT_TIMEOUT_USEC), "lifecycle: the killed VM did not stop");
         /* The ExecStopPost= that removes the TAPs is over once the unit is gone. */
         bt_assert_vm_unit_gone(name, "lifecycle: after KillVM");
-        assert_links(stopped, "lifecycle: after KillVM");
+        bt_assert_links(stopped, "lifecycle: after KillVM");
 
-        /* Deleted: nothing of the VM's. */
+        /* Deleted: nothing of the VM's, and its bridges are no longer in use. */
         bt_delete_vm(t, name);
-        assert_links(stopped, "lifecycle: after DeleteVM");
+        bt_assert_links(stopped, "lifecycle: after DeleteVM");
+        cr_assert(!system_info_has_bridge(t, BRIDGE0) && !system_info_has_bridge(t, BRIDGE1),
+                  "lifecycle: after DeleteVM, GetSystemInfo's Bridges still lists " BRIDGE0 " or " BRIDGE1);
         bt_assert_vm_unit_gone(name, "lifecycle: after DeleteVM");
 }
 
@@ -168,7 +156,7 @@ Test(net_links, leftover_tap) {
         tap_line = g_strdup_printf("%s tun master=" BRIDGE2 " up", tap);
         running = bt_links_plus(without, BRIDGE2 " bridge up", tap_line, NULL);
         stopped = bt_links_plus(without, BRIDGE2 " bridge up", NULL);
-        assert_links(running, "leftover TAP: running");
+        bt_assert_links(running, "leftover TAP: running");
 
         /* And the guest's traffic goes through it. */
         bt_address_add(BRIDGE2, "10.215.0.1/24");
@@ -177,5 +165,5 @@ Test(net_links, leftover_tap) {
 
         reason = bt_stop_vm(t, name, 0);
         cr_assert_str_eq(reason, "stop-request", "leftover TAP: StopVM returned %s", reason);
-        assert_links(stopped, "leftover TAP: after StopVM");
+        bt_assert_links(stopped, "leftover TAP: after StopVM");
 }

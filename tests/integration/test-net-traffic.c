@@ -14,7 +14,7 @@
 #define PING_ALL_RECEIVED "3 packets transmitted, 3 packets received, 0% packet loss"
 #define GUEST_RUN_EXIT "microvm-guest: run exit="
 #define GUEST_DHCP_ADDRESS "microvm-guest: dhcp address="
-/* Where one echo reply may take a while: the first waits for ARP. */
+/* How long the host waits for each echo reply (the first waits for ARP, too). */
 #define PING_TIMEOUT_USEC (2 * G_USEC_PER_SEC)
 
 /* The default network of units/network, as installed. */
@@ -70,7 +70,8 @@ Test(net_traffic, static_addresses) {
         bt_bridge_add(BRIDGE);
         bt_address_add(BRIDGE, "10.214.0.1/24");
 
-        config_a = bt_guest_config("microvm.ip=10.214.0.2/24 microvm.run=\"ping -c 3 -W 2 10.214.0.3\"", networks);
+        config_a = bt_guest_config("microvm.ip=10.214.0.2/24 microvm.gw=10.214.0.1 "
+                                   "microvm.run=\"ip route && ping -c 3 -W 2 10.214.0.3\"", networks);
         config_b = bt_guest_config("microvm.ip=10.214.0.3/24", networks);
         g_free(bt_create_vm(t, names[0], config_a));
         g_free(bt_create_vm(t, names[1], config_b));
@@ -82,6 +83,7 @@ Test(net_traffic, static_addresses) {
         bt_assert_serial_line(names[0], "microvm-guest: static address=10.214.0.2/24", 0, "static addresses: A");
 
         assert_guest_pinged(names[0], "static addresses: A pings B");
+        bt_assert_serial_line(names[0], "default via 10.214.0.1 dev eth0", 0, "static addresses: A's gateway");
         assert_host_pings("10.214.0.2", "static addresses: the host pings A");
         assert_host_pings("10.214.0.3", "static addresses: the host pings B");
 
@@ -137,12 +139,13 @@ Test(net_traffic, networkd_dhcp) {
         if (!bt_wait_address(DEFAULT_BRIDGE, DEFAULT_BRIDGE_ADDRESS "/24", BT_TIMEOUT_USEC)) {
                 links = bt_links();
                 (void) bt_run(&status, "networkctl --no-pager status " DEFAULT_BRIDGE);
-                cr_assert_fail("networkd: " DEFAULT_BRIDGE " did not get " DEFAULT_BRIDGE_ADDRESS "/24; the links:\n%s"
-                               "networkctl said:\n%s", links, status);
+                cr_assert_fail("networkd: " DEFAULT_BRIDGE " did not get " DEFAULT_BRIDGE_ADDRESS "/24; the "
+                               "links:\n%snetworkctl said:\n%s", links, status);
         }
 
         /* No Bridge=: microvmd's default bridge, microvm0. */
-        config = bt_guest_config("microvm.dhcp=1 microvm.run=\"ping -c 3 -W 2 " DEFAULT_BRIDGE_ADDRESS "\"",
+        config = bt_guest_config("microvm.dhcp=1 "
+                                 "microvm.run=\"ip route && ping -c 3 -W 2 " DEFAULT_BRIDGE_ADDRESS "\"",
                                  "'Networks': <[@a{sv} {}]>");
         g_free(bt_create_vm(t, name, config));
         networks = bt_vm_property(t, name, "Networks");
@@ -155,6 +158,8 @@ Test(net_traffic, networkd_dhcp) {
         bt_boot_vm(t, name);
         address = dhcp_address(name, "networkd: DHCP");
         assert_guest_pinged(name, "networkd: the guest pings " DEFAULT_BRIDGE);
+        bt_assert_serial_line(name, "default via " DEFAULT_BRIDGE_ADDRESS " dev eth0", 0,
+                              "networkd: the gateway DHCP gave");
         assert_host_pings(address, "networkd: the host pings the guest");
 
         reason = bt_stop_vm(t, name, 0);
