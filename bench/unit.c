@@ -117,20 +117,6 @@ int unit_get_u64(sd_bus *bus, const char *unit, const char *interface, const cha
         return 0;
 }
 
-int unit_get_string(sd_bus *bus, const char *unit, const char *interface, const char *property, char **ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *path = NULL;
-        int r;
-
-        r = sd_bus_path_encode(SYSTEMD_UNIT_PATH, unit, &path);
-        if (r < 0)
-                return log_oom();
-        r = sd_bus_get_property_string(bus, SYSTEMD_BUS_NAME, path, interface, property, &error, ret);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read %s of %s: %s", property, unit, bus_error_text(&error, r));
-        return 0;
-}
-
 int unit_main_pid(sd_bus *bus, const char *unit, pid_t *ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = NULL;

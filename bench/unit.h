@@ -41,8 +41,6 @@ const char *bus_error_text(const sd_bus_error *error, int r);
 int unit_get_u64(sd_bus *bus, const char *unit, const char *interface, const char *property, uint64_t *ret);
 /* ret is the unit's MainPID, > 0; -ESRCH when it has none. */
 int unit_main_pid(sd_bus *bus, const char *unit, pid_t *ret);
-/* ret: a copy of a string property, owned by the caller. */
-int unit_get_string(sd_bus *bus, const char *unit, const char *interface, const char *property, char **ret);
 
 static inline void fclosep(FILE **f) {
         if (*f)
