@@ -27,11 +27,16 @@ typedef struct Figure {
         double target;
         double baseline;        /* 0: none */
         bool summary;           /* a summary row even without a target */
+        /* A 95 % interval of what is judged (the value, or value / baseline for a ratio target),
+         * when it is a difference or ratio of medians of noisy samples: see median_interval(). */
+        bool interval;
+        double lo, hi;
 } Figure;
 
 /* Prints f to stdout and, if summary is not NULL and f has a target (or asks for a row), appends
  * "name\tvalue unit\ttarget\tbaseline\tverdict" to it. The verdict is "met", "MISSED", or
- * "MISSED, baseline too" when the baseline alone misses an absolute target as well. */
+ * "MISSED, baseline too" when the baseline alone misses an absolute target as well; ", within
+ * noise" is added when f's interval reaches across the target. */
 void figure_print(FILE *summary, const Figure *f);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
@@ -42,3 +47,8 @@ double median(double *v, size_t n);
 
 /* Nearest rank: the smallest of v with at least q of them at or below it. Sorts v. */
 double quantile(double *v, size_t n, double q);
+
+/* A 95 % bootstrap interval of median(a) - median(b), or of median(a) / median(b) if ratio: 2000
+ * resamples with a fixed seed, so that the same samples always give the same interval. */
+void median_interval(const double *a, size_t na, const double *b, size_t nb, bool ratio, double *ret_lo,
+                     double *ret_hi);

@@ -697,18 +697,37 @@ typedef struct Spread {
         double p10, median, p90;
 } Spread;
 
+/* One field of each run, as an array (free()). */
+static double *values_of(const Run *runs, size_t n, size_t offset) {
+        double *v = calloc(n, sizeof(double));
+
+        if (!v)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                v[i] = *(const double *) ((const char *) &runs[i] + offset);
+        return v;
+}
+
 static Spread spread_of(const Run *runs, size_t n, size_t offset) {
-        _cleanup_free_ double *v = calloc(n, sizeof(double));
+        _cleanup_free_ double *v = values_of(runs, n, offset);
         Spread s = {};
 
         if (!v)
                 return s;
-        for (size_t i = 0; i < n; i++)
-                v[i] = *(const double *) ((const char *) &runs[i] + offset);
         s.median = median(v, n);
         s.p10 = quantile(v, n, 0.10);
         s.p90 = quantile(v, n, 0.90);
         return s;
+}
+
+/* Sets f's interval to that of the field's median under StartVM against the direct QEMU. */
+static void figure_set_interval(Figure *f, Run *runs[_RUN_KIND_MAX], size_t n, size_t offset, bool ratio) {
+        _cleanup_free_ double *a = values_of(runs[RUN_MICROVM], n, offset), *b = values_of(runs[RUN_DIRECT], n, offset);
+
+        if (!a || !b)
+                return;
+        median_interval(a, n, b, n, ratio, &f->lo, &f->hi);
+        f->interval = true;
 }
 
 static void spread_print(const char *what, const Spread s[_RUN_KIND_MAX], bool with_systemctl) {
@@ -728,6 +747,7 @@ static void bench_report(Bench *b, Run *runs[_RUN_KIND_MAX]) {
                               *qemu = calloc(n, sizeof(double));
         uint64_t helpers = 0, helpers_kib = 0;
         bool throttle_known = true;
+        Figure f;
 
         if (!growth || !throttled || !qemu) {
                 log_oom();
@@ -752,24 +772,28 @@ static void bench_report(Bench *b, Run *runs[_RUN_KIND_MAX]) {
         }
 
         printf("\nboot: start asked -> the guest's ready line in the serial log; %zu runs of each kind\n", n);
-        figure_print(b->summary, &(Figure) {
+        f = (Figure) {
                 .name = "StartVM to guest ready", .unit = "ms", .decimals = 1,
                 .value = ready[RUN_MICROVM].median, .baseline = ready[RUN_DIRECT].median,
                 .target_kind = TARGET_RATIO_AT_MOST, .target = TARGET_START_RATIO,
-        });
+        };
+        figure_set_interval(&f, runs, n, offsetof(Run, ready_ms), /* ratio= */ true);
+        figure_print(b->summary, &f);
         figure_print(b->summary, &(Figure) {
                 .name = "systemctl start of the QEMU command to guest ready", .unit = "ms", .decimals = 1,
                 .value = ready[RUN_SYSTEMCTL].median, .baseline = ready[RUN_DIRECT].median,
         });
         spread_print("guest ready", ready, true);
-        figure_print(b->summary, &(Figure) {
+        f = (Figure) {
                 .name = "StartVM host-side overhead", .unit = "ms", .decimals = 1,
                 .value = ready[RUN_MICROVM].median - ready[RUN_DIRECT].median,
                 .baseline = fmax(ready[RUN_SYSTEMCTL].median - ready[RUN_DIRECT].median, 0),
                 .target_kind = TARGET_AT_MOST, .target = TARGET_START_OVERHEAD_MS,
-        });
+        };
+        figure_set_interval(&f, runs, n, offsetof(Run, ready_ms), /* ratio= */ false);
+        figure_print(b->summary, &f);
         printf("  (median StartVM less median direct; baseline: the same for systemctl start. Boots vary by\n"
-               "  far more than this difference: see the spread, and the overhead up to QEMU's start below.)\n");
+               "  far more than this difference: see the interval, and the overhead up to QEMU's start below.)\n");
         figure_print(b->summary, &(Figure) {
                 .name = "StartVM to QEMU creating the serial log", .unit = "ms", .decimals = 1,
                 .value = log[RUN_MICROVM].median, .baseline = log[RUN_DIRECT].median,
@@ -784,12 +808,14 @@ static void bench_report(Bench *b, Run *runs[_RUN_KIND_MAX]) {
         printf("  the boot itself, from the serial log's creation to the ready line (medians, ms): StartVM %.1f;\n"
                "  QEMU run directly %.1f; systemctl start %.1f\n", boot[RUN_MICROVM].median, boot[RUN_DIRECT].median,
                boot[RUN_SYSTEMCTL].median);
-        figure_print(b->summary, &(Figure) {
+        f = (Figure) {
                 .name = "StartVM host-side overhead, up to QEMU's start", .unit = "ms", .decimals = 1,
                 .value = log[RUN_MICROVM].median - log[RUN_DIRECT].median,
                 .baseline = fmax(log[RUN_SYSTEMCTL].median - log[RUN_DIRECT].median, 0),
                 .target_kind = TARGET_AT_MOST, .target = TARGET_START_OVERHEAD_MS,
-        });
+        };
+        figure_set_interval(&f, runs, n, offsetof(Run, log_ms), /* ratio= */ false);
+        figure_print(b->summary, &f);
 
         printf("\nstop: StopVM -> unit inactive, against QMP system_powerdown -> QEMU run directly exits\n");
         figure_print(b->summary, &(Figure) {
@@ -797,11 +823,13 @@ static void bench_report(Bench *b, Run *runs[_RUN_KIND_MAX]) {
                 .value = stop[RUN_MICROVM].median, .baseline = stop[RUN_DIRECT].median,
         });
         spread_print("stop", stop, false);
-        figure_print(b->summary, &(Figure) {
+        f = (Figure) {
                 .name = "StopVM beyond the guest's own shutdown", .unit = "ms", .decimals = 1,
                 .value = stop[RUN_MICROVM].median - stop[RUN_DIRECT].median,
                 .target_kind = TARGET_AT_MOST, .target = TARGET_STOP_BEYOND_MS,
-        });
+        };
+        figure_set_interval(&f, runs, n, offsetof(Run, stop_ms), /* ratio= */ false);
+        figure_print(b->summary, &f);
         figure_print(b->summary, &(Figure) {
                 .name = "systemctl stop of the QEMU command (SIGTERM, no guest shutdown)", .unit = "ms",
                 .decimals = 1, .value = stop[RUN_SYSTEMCTL].median,
