@@ -2,12 +2,25 @@
 /* Start-time checks shared by microvmd and the launcher. */
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "backend.h"
 #include "bus-errors.h"
 #include "launch-check.h"
+
+/* Sets *ret_message (NULL when out of memory) and returns error. */
+_printf_(3, 4)
+static int problem(int error, char **ret_message, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        if (vasprintf(ret_message, format, ap) < 0)
+                *ret_message = NULL;
+        va_end(ap);
+        return error;
+}
 
 static int check_readable(const char *what, const char *key, const char *path, const char **ret_error_name,
                           char **ret_message) {
@@ -18,12 +31,12 @@ static int check_readable(const char *what, const char *key, const char *path, c
                 int r = negative_errno();
 
                 *ret_error_name = MVM_ERROR_INVALID_CONFIG;
-                return asprintf(ret_message, "%s %s cannot be read (%s): put the file there or change %s",
-                                what, path, strerror(-r), key) < 0 ? -ENOMEM : r;
+                return problem(r, ret_message, "%s %s cannot be read (%s): put the file there or change %s",
+                               what, path, strerror(-r), key);
         }
         if (S_ISDIR(st.st_mode)) {
                 *ret_error_name = MVM_ERROR_INVALID_CONFIG;
-                return asprintf(ret_message, "%s %s is a directory, not a file", what, path) < 0 ? -ENOMEM : -EISDIR;
+                return problem(-EISDIR, ret_message, "%s %s is a directory, not a file", what, path);
         }
         return 0;
 }
@@ -34,8 +47,8 @@ int launch_check(const Config *c, const char **ret_error_name, char **ret_messag
 
         if (!backend_get(hypervisor)) {
                 *ret_error_name = MVM_ERROR_HYPERVISOR_UNAVAILABLE;
-                return asprintf(ret_message, "Hypervisor=%s is not supported by this build of microvm: "
-                                "use Hypervisor=qemu", hypervisor) < 0 ? -ENOMEM : -EOPNOTSUPP;
+                return problem(-EOPNOTSUPP, ret_message, "Hypervisor=%s is not supported by this build of microvm: "
+                               "use Hypervisor=qemu", hypervisor);
         }
 
         r = check_readable("Kernel", "Kernel=", config_get_string(c, CONFIG_KERNEL), ret_error_name, ret_message);

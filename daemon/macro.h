@@ -83,3 +83,14 @@ static inline void *mfree(void *p) {
         free(p);
         return NULL;
 }
+
+/* Whether x equals one of the listed values. */
+#define IN_SET(x, ...)                                                                  \
+        ({                                                                              \
+                const __typeof__(x) _values[] = { __VA_ARGS__ };                        \
+                bool _found = false;                                                    \
+                for (size_t _i = 0; _i < sizeof(_values) / sizeof(_values[0]); _i++)   \
+                        if (_values[_i] == (x))                                         \
+                                _found = true;                                          \
+                _found;                                                                 \
+        })

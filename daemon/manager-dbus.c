@@ -14,7 +14,6 @@
 #include "vm-unit.h"
 #include "vm-name.h"
 
-#define MVM_ACTION_MANAGE "org.microvm.manage"
 
 /* Names are shown escaped: a bad one may hold a newline or worse. */
 static int error_invalid_name(sd_bus_error *error, const char *name) {
@@ -73,6 +72,8 @@ static int method_create_vm(sd_bus_message *msg, void *userdata, sd_bus_error *e
         r = config_from_variant(dict, &config, &problem);
         if (r >= 0)
                 r = manager_assign_networks(m, name, config, &problem);
+        if (r < 0 && !problem)
+                return r;
         if (r < 0)
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_CONFIG, "Invalid configuration for VM '%s': %s",
                                          name, problem);

@@ -69,7 +69,12 @@ static int reply_get_service(sd_bus_message *reply, void *userdata, sd_bus_error
         VM *vm = userdata;
         Manager *m = vm->manager;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
+        sd_bus_slot *slot = sd_bus_get_current_slot(sd_bus_message_get_bus(reply));
         int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(vm->state_slots); i++)
+                if (vm->state_slots[i] == slot)
+                        vm->state_slots[i] = sd_bus_slot_unref(vm->state_slots[i]);
 
         if (e)
                 log_warning("Failed to read the state of %s, ignoring: %s", vm->unit, e->message);
@@ -83,12 +88,14 @@ static int reply_get_service(sd_bus_message *reply, void *userdata, sd_bus_error
         return 0;
 }
 
-static int manager_get_unit_properties(Manager *m, VM *vm, const char *interface) {
+static int manager_get_unit_properties(Manager *m, VM *vm, size_t k, const char *interface) {
         int r;
 
-        /* Not kept: a VM deleted meanwhile is inactive, and a stopped VM can only be deleted. */
-        r = sd_bus_call_method_async(m->bus, NULL, SYSTEMD_BUS_NAME, vm->unit_path, "org.freedesktop.DBus.Properties",
-                                     "GetAll", reply_get_service, vm, "s", interface);
+        /* Kept with the VM, which cancels it when it goes. */
+        vm->state_slots[k] = sd_bus_slot_unref(vm->state_slots[k]);
+        r = sd_bus_call_method_async(m->bus, &vm->state_slots[k], SYSTEMD_BUS_NAME, vm->unit_path,
+                                     "org.freedesktop.DBus.Properties", "GetAll", reply_get_service, vm, "s",
+                                     interface);
         if (r < 0)
                 return log_error_errno(r, "Failed to ask for the state of %s: %m", vm->unit);
         if (!m->synced)
@@ -99,10 +106,10 @@ static int manager_get_unit_properties(Manager *m, VM *vm, const char *interface
 int manager_systemd_refresh_vm(Manager *m, VM *vm) {
         int r;
 
-        r = manager_get_unit_properties(m, vm, "org.freedesktop.systemd1.Unit");
+        r = manager_get_unit_properties(m, vm, 0, "org.freedesktop.systemd1.Unit");
         if (r < 0)
                 return r;
-        return manager_get_unit_properties(m, vm, "org.freedesktop.systemd1.Service");
+        return manager_get_unit_properties(m, vm, 1, "org.freedesktop.systemd1.Service");
 }
 
 static int reply_list_units(sd_bus_message *reply, void *userdata, sd_bus_error *error) {

@@ -29,7 +29,7 @@ int manager_new(const char *default_bridge, Manager **ret) {
 
         r = daemon_config_load(MVM_DAEMON_CONFIG_FILE, &conf, &error);
         if (r < 0)
-                return log_error_errno(r, "%s", error);
+                return log_error_errno(r, "%s", error ?: "Out of memory reading " MVM_DAEMON_CONFIG_FILE ".");
         m->default_bridge = strdup(default_bridge ?: conf.default_bridge);
         if (!m->default_bridge)
                 return -ENOMEM;
@@ -215,8 +215,15 @@ static int request_name_done(sd_bus_message *reply, void *userdata, sd_bus_error
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         Manager *m = userdata;
 
+        uint32_t result = 0;
+
         if (e) {
                 log_error("Failed to acquire %s: %s", MVM_BUS_NAME, e->message);
+                return sd_event_exit(m->event, -EEXIST);
+        }
+        /* A name someone else owns is a plain reply, not an error: 1 means ours. */
+        if (sd_bus_message_read(reply, "u", &result) < 0 || result != 1) {
+                log_error("%s is owned by another process already; exiting.", MVM_BUS_NAME);
                 return sd_event_exit(m->event, -EEXIST);
         }
 

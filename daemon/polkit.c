@@ -18,6 +18,8 @@ typedef struct PolkitQuery {
         sd_bus_message *request;    /* the method call waiting for the verdict */
         sd_bus_message *check;      /* CheckAuthorization, built up front, sent for non-root callers */
         sd_bus_slot *slot;          /* the call under way: GetConnectionUnixUser, then CheckAuthorization */
+        sd_event_source *cleanup;   /* frees an answered query its handler did not come back for */
+        bool interactive;
         bool answered;
         int verdict;                /* once answered: 1, or -errno with error set */
         sd_bus_error error;
@@ -34,6 +36,7 @@ static PolkitQuery *polkit_query_free(PolkitQuery *q) {
         if (q->registry)
                 (void) tdelete(q, &q->registry->queries, query_compare);
         sd_bus_slot_unref(q->slot);
+        sd_event_source_disable_unref(q->cleanup);
         sd_bus_message_unref(q->check);
         sd_bus_message_unref(q->request);
         sd_bus_error_free(&q->error);
@@ -49,8 +52,14 @@ static PolkitQuery *polkit_registry_find(PolkitRegistry *registry, sd_bus_messag
         return found ? *found : NULL;
 }
 
+static int query_cleanup(sd_event_source *s, void *userdata) {
+        polkit_query_free(userdata);
+        return 0;
+}
+
 /* Records the verdict and runs the method call again. */
 static void polkit_query_answer(PolkitQuery *q, int verdict) {
+        sd_bus *bus = sd_bus_message_get_bus(q->request);
         int r;
 
         q->slot = sd_bus_slot_unref(q->slot);
@@ -59,7 +68,13 @@ static void polkit_query_answer(PolkitQuery *q, int verdict) {
 
         r = sd_bus_message_rewind(q->request, true);
         if (r >= 0)
-                r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->request), q->request);
+                r = sd_bus_enqueue_for_read(bus, q->request);
+        /* The handler normally takes the verdict at once; one that returns before asking again
+         * (the VM went away meanwhile) would leave the query here for good. */
+        if (r >= 0)
+                r = sd_event_add_defer(sd_bus_get_event(bus), &q->cleanup, query_cleanup, q);
+        if (r >= 0)
+                r = sd_event_source_set_priority(q->cleanup, SD_EVENT_PRIORITY_IDLE);
         if (r < 0) {
                 log_error_errno(r, "Failed to requeue a method call after its authorization: %m");
                 polkit_query_free(q);
@@ -142,9 +157,9 @@ static int reply_unix_user(sd_bus_message *reply, void *userdata, sd_bus_error *
                 return 0;
         }
 
-        /* The user may take a while to type a password: no timeout. */
+        /* The user may take a while to type a password: no timeout then; else the default. */
         r = sd_bus_call_async(sd_bus_message_get_bus(q->request), &q->slot, q->check, reply_check_authorization, q,
-                              /* usec= */ UINT64_MAX);
+                              q->interactive ? UINT64_MAX : 0);
         if (r < 0)
                 polkit_query_answer(q, sd_bus_error_set_errnof(&q->error, r, "Cannot ask polkit: %m"));
         return 0;
@@ -220,6 +235,7 @@ int polkit_check(sd_bus_message *msg, const char *action, const char **details, 
                 return -ENOMEM;
         q->request = sd_bus_message_ref(msg);
 
+        q->interactive = sd_bus_message_get_allow_interactive_authorization(msg) > 0;
         r = polkit_build_check(msg, action, details, &q->check);
         if (r < 0)
                 return log_error_errno(r, "Failed to prepare the polkit check of %s: %m", action);

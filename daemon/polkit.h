@@ -5,6 +5,10 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+/* The actions of polkit/org.microvm.policy. */
+#define MVM_ACTION_MANAGE    "org.microvm.manage"
+#define MVM_ACTION_LIFECYCLE "org.microvm.lifecycle"
+
 #define POLKIT_UID_CACHE_SIZE 16
 
 /* Pending and answered checks, keyed by the method call they belong to (a tsearch() root), and

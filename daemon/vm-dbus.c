@@ -17,8 +17,6 @@
 #include "vm-unit.h"
 #include "vm-dbus.h"
 
-#define MVM_ACTION_MANAGE "org.microvm.manage"
-#define MVM_ACTION_LIFECYCLE "org.microvm.lifecycle"
 
 static int property_get_name(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -111,6 +109,8 @@ int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         r = config_update_from_variant(vm->config, dict, &config, &problem);
         if (r >= 0)
                 r = manager_assign_networks(vm->manager, vm->name, config, &problem);
+        if (r < 0 && !problem)
+                return r;
         if (r < 0)
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_CONFIG, "Invalid configuration for VM '%s': %s",
                                          vm->name, problem);
@@ -211,6 +211,11 @@ int bus_vm_kill(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
 
 int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         int r;
+
+        /* Its state is not known before systemd answered; nobody should get here by the bus name. */
+        if (!vm->manager->synced)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE,
+                                         "microvmd is still starting up: try again in a moment.");
 
         if (vm_has_pending_job(vm))
                 return error_busy(error, vm);

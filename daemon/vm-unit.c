@@ -142,18 +142,21 @@ int vm_stop(VM *vm, sd_bus_message *request, uint64_t timeout_usec) {
 
         assert(!vm_has_pending_job(vm));
 
-        r = sd_bus_call_method_async(vm->manager->bus, &vm->stop_slot, SYSTEMD_BUS_NAME, SYSTEMD_PATH,
-                                     SYSTEMD_MANAGER_IFACE, "StopUnit", reply_stop_unit, vm, "ss", vm->unit,
-                                     "replace");
-        if (r < 0)
-                return log_error_errno(r, "Failed to ask systemd to stop %s: %m", vm->unit);
-
-        /* Without a timeout of its own, the unit's TimeoutStopSec= bounds the stop. */
+        /* Without a timeout of its own, the unit's TimeoutStopSec= bounds the stop. Armed first, so
+         * that a stop under way always has its bound. */
         if (timeout_usec > 0) {
                 r = sd_event_add_time_relative(vm->manager->event, &vm->stop_timer, CLOCK_MONOTONIC, timeout_usec,
                                                0, on_stop_timeout, vm);
                 if (r < 0)
                         return log_error_errno(r, "Failed to arm the stop timeout of VM %s: %m", vm->name);
+        }
+
+        r = sd_bus_call_method_async(vm->manager->bus, &vm->stop_slot, SYSTEMD_BUS_NAME, SYSTEMD_PATH,
+                                     SYSTEMD_MANAGER_IFACE, "StopUnit", reply_stop_unit, vm, "ss", vm->unit,
+                                     "replace");
+        if (r < 0) {
+                vm->stop_timer = sd_event_source_disable_unref(vm->stop_timer);
+                return log_error_errno(r, "Failed to ask systemd to stop %s: %m", vm->unit);
         }
 
         vm->stop_request = sd_bus_message_ref(request);
@@ -178,7 +181,9 @@ static int reply_kill_unit(sd_bus_message *reply, void *userdata, sd_bus_error *
 int vm_kill(VM *vm, sd_bus_message *request, int signo) {
         int r;
 
-        (void) vm_write_state_file(vm, MVM_KILL_MARKER_FILE, "\n");
+        /* Only a signal that ends QEMU makes its end a kill rather than a crash. */
+        if (!IN_SET(signo, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGCHLD, SIGURG, SIGWINCH))
+                (void) vm_write_state_file(vm, MVM_KILL_MARKER_FILE, "\n");
         r = kill_unit(vm, signo, reply_kill_unit, request);
         if (r < 0)
                 return log_error_errno(r, "Failed to ask systemd to kill %s: %m", vm->unit);

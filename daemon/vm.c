@@ -70,6 +70,8 @@ VM *vm_free(VM *vm) {
         sd_bus_slot_unref(vm->stop_slot);
         free(vm->stop_job);
         sd_event_source_disable_unref(vm->stop_timer);
+        for (size_t i = 0; i < ELEMENTSOF(vm->state_slots); i++)
+                sd_bus_slot_unref(vm->state_slots[i]);
         free(vm->unit_path);
         free(vm->active_state);
         free(vm->unit_result);
@@ -165,7 +167,9 @@ void vm_set_state(VM *vm, VMState state) {
 
         if (!vm->manager)
                 return;
-        r = sd_bus_emit_properties_changed(vm->manager->bus, vm->object_path, MVM_VM_INTERFACE, "State", NULL);
+        /* MainPID, StartedAt and NeedsRestart read as 0/false while the VM is not running. */
+        r = sd_bus_emit_properties_changed(vm->manager->bus, vm->object_path, MVM_VM_INTERFACE, "State", "MainPID",
+                                           "StartedAt", "NeedsRestart", NULL);
         if (r >= 0)
                 r = sd_bus_emit_signal(vm->manager->bus, MVM_MANAGER_PATH, MVM_MANAGER_INTERFACE, "VMStateChanged",
                                        "ss", vm->name, vm_state_to_string(state));

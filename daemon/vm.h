@@ -41,6 +41,7 @@ typedef struct VM {
         sd_bus_slot *stop_slot;
         char *stop_job;
         sd_event_source *stop_timer;
+        sd_bus_slot *state_slots[2];    /* the GetAll calls reading the unit's state */
 } VM;
 
 /* A VM named name whose configuration lives at config_path; takes config on success. */
