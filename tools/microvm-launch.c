@@ -6,6 +6,8 @@
  *   microvm-launch start NAME    ExecStart: reads and checks NAME's key file, chooses the
  *                                accelerator, reports READY=1 and execs the hypervisor, which
  *                                so becomes the unit's main process.
+ *   microvm-launch started NAME  ExecStartPost: waits, bounded, until the hypervisor answers on its
+ *                                control socket, so that one that dies at once fails the start.
  *   microvm-launch stop NAME     ExecStop: asks the guest to power off through the hypervisor's
  *                                control socket and waits for the hypervisor to exit; systemd
  *                                bounds the wait with TimeoutStopSec= and kills after it.
@@ -418,6 +420,38 @@ static int verb_start(Launch *l) {
         return start_failed(l, errno, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot execute %s: %m.", argv[0]);
 }
 
+#define STARTED_TIMEOUT_MS 10000
+#define STARTED_POLL_MS 5
+
+/* ExecStartPost: the start job ends only once the hypervisor answers on its control socket, so
+ * that a hypervisor that fails as it starts (a kernel it cannot load, say) fails the start, with
+ * a named error for StartVM, instead of "succeeding" and crashing right after. */
+static int verb_started(Launch *l) {
+        _cleanup_free_ char *socket_path = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        const char *e = getenv("MAINPID");
+        int r = -ENOENT;
+
+        if (asprintf(&socket_path, "%s/" MVM_QMP_SOCKET, l->runtime_dir) < 0)
+                return log_oom();
+        if (e && e[0])
+                pidfd = (int) syscall(SYS_pidfd_open, (pid_t) strtol(e, NULL, 10), 0);
+
+        for (int waited = 0; waited < STARTED_TIMEOUT_MS; waited += STARTED_POLL_MS) {
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+                r = qmp_execute_simple(socket_path, "query-status");
+                if (r >= 0)
+                        return 0;
+                if (pidfd < 0 || poll(&p, 1, STARTED_POLL_MS) > 0)
+                        return start_failed(l, ESRCH, MVM_ERROR_START_FAILED,
+                                            "The hypervisor of VM %s exited as it started: 'journalctl -u "
+                                            MVM_UNIT_PREFIX "%s" MVM_UNIT_SUFFIX "' shows why.", l->name, l->name);
+        }
+        return start_failed(l, r, MVM_ERROR_START_FAILED, "The hypervisor of VM %s did not answer on %s within %d s: %m.",
+                            l->name, socket_path, STARTED_TIMEOUT_MS / 1000);
+}
+
 /* A guest still booting may not listen to its power button yet: press it again this often. */
 #define POWER_BUTTON_REPEAT_MS 1000
 
@@ -447,12 +481,13 @@ static int verb_stop(Launch *l) {
         for (unsigned presses = 0;; presses++) {
                 struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
+                /* A QEMU still starting has no socket yet, and one busy with another client does not
+                 * greet: keep trying while the process lives, within TimeoutStopSec=. */
                 r = qmp_execute_simple(socket_path, "system_powerdown");
-                if (r < 0 && presses == 0)
-                        /* systemd's SIGTERM and, after the timeout, SIGKILL follow. */
-                        return log_error_errno(r, "Could not ask VM %s to power off through %s: %m", l->name,
-                                               socket_path);
-                if (presses == 0)
+                if (r < 0)
+                        log_debug_errno(r, "Could not press the power button of VM %s through %s, trying again: %m",
+                                        l->name, socket_path);
+                else if (presses == 0)
                         log_info("Asked VM %s to power off; waiting for the guest to shut down.", l->name);
 
                 r = poll(&p, 1, POWER_BUTTON_REPEAT_MS);
@@ -478,14 +513,15 @@ static StopReason stop_reason(const Launch *l) {
 
         if (launch_has(l, MVM_START_ERROR_FILE))
                 return STOP_REASON_START_FAILED;
-        if (streq(result, "timeout") || launch_has(l, MVM_TIMEOUT_MARKER_FILE))
+        /* A start that timed out never ran: only a stop can time out into a kill. */
+        if ((asked && streq(result, "timeout")) || launch_has(l, MVM_TIMEOUT_MARKER_FILE))
                 return STOP_REASON_TIMEOUT_KILL;
         if (launch_has(l, MVM_KILL_MARKER_FILE))
                 return STOP_REASON_KILLED;
         if (streq(code, "exited") && streq(status, "0"))
                 return asked ? STOP_REASON_STOP_REQUEST : STOP_REASON_GUEST_POWEROFF;
         /* The guest could not be asked (no control socket), so systemd's SIGTERM ended it. */
-        if (asked && streq(code, "killed"))
+        if (asked && streq(code, "killed") && streq(status, "TERM"))
                 return STOP_REASON_STOP_REQUEST;
         return STOP_REASON_CRASHED;
 }
@@ -531,6 +567,7 @@ int main(int argc, char *argv[]) {
         } verbs[] = {
                 { "prepare", verb_prepare },
                 { "start", verb_start },
+                { "started", verb_started },
                 { "stop", verb_stop },
                 { "stopped", verb_stopped },
         };
@@ -542,7 +579,7 @@ int main(int argc, char *argv[]) {
                 if (streq(argv[1], verbs[i].verb))
                         run = verbs[i].run;
         if (!run) {
-                fprintf(stderr, "Usage: %s prepare|start|stop|stopped NAME\n", program_invocation_short_name);
+                fprintf(stderr, "Usage: %s prepare|start|started|stop|stopped NAME\n", program_invocation_short_name);
                 return 2;
         }
 

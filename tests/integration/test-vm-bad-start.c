@@ -9,6 +9,7 @@
 
 #define PREFIX "itvb-"
 /* Outside /tmp: microvmd has a private one. */
+#define NOT_A_KERNEL "/var/lib/microvm/images/itvb-not-a-kernel"
 #define VANISHING_KERNEL "/var/lib/" PREFIX "vmlinuz"
 #define KVM_PROBE_CACHE BT_RUNTIME_DIR "/kvm-probe"
 
@@ -58,6 +59,27 @@ Test(vm_bad_start, kernel_vanished) {
         assert_refused(t, "StartVM", g_variant_new("(s)", name), "org.microvm.Error.InvalidConfig", VANISHING_KERNEL,
                        "StartVM without its kernel");
         bt_assert_vm_unit_gone(name, "StartVM without its kernel");
+}
+
+/* A file QEMU can read but not boot: the launcher's checks pass, QEMU exits as it starts, and the
+ * start must fail with a named error rather than "succeed" into a crash. */
+Test(vm_bad_start, hypervisor_dies_at_once) {
+        static const char name[] = PREFIX "notakernel";
+        _cleanup_(bt_freep) BusTest *t = bt_new();
+
+        bt_write_file(NOT_A_KERNEL, "not a kernel\n");
+        g_free(bt_create_vm(t, name, "{'Kernel': <'" NOT_A_KERNEL "'>}"));
+
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        /* Its state does move (starting, then stopped): the unit did start, briefly. */
+        r = bt_call_timeout(t, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "StartVM", g_variant_new("(s)", name),
+                            BT_BOOT_TIMEOUT_USEC, NULL, &error);
+        bt_assert_error(r, &error, "org.microvm.Error.StartFailed", "exited as it started",
+                        "StartVM of a kernel QEMU cannot load");
+        bt_assert_vm_unit_gone(name, "StartVM of a kernel QEMU cannot load");
+        (void) unlink(NOT_A_KERNEL);
 }
 
 Test(vm_bad_start, running) {
