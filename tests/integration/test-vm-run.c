@@ -85,7 +85,8 @@ Test(vm_run, bus) {
         memory_expected = g_strdup_printf("%" PRIu64, (uint64_t) (192 + 256) * 1024 * 1024);
         cr_assert_str_eq(memory_max, memory_expected, "bus: MemoryMax is %s, not %s", memory_max, memory_expected);
         quota = bt_unit_property(unit, "CPUQuotaPerSecUSec");
-        cr_assert_str_eq(quota, "2s", "bus: CPUQuotaPerSecUSec is %s, not 2s", quota);
+        cr_assert_str_eq(quota, "2.500000s", "bus: CPUQuotaPerSecUSec is %s, not 2.5s (2 vCPUs and half a CPU for QEMU)",
+                         quota);
 
         /* The stop presses the power button, the guest shuts itself down, and QEMU exits on its
          * own with status 0. */
