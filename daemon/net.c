@@ -144,6 +144,9 @@ int net_tap_ensure(NetSocket *sk, const char *tap, const char *bridge, uid_t own
         } else if (r >= 0 && !streq_ptr(rtnl_link_get_type(link), "tun"))
                 /* A TAP left over from a crash is ours to take over; any other link is not. */
                 return -EEXIST;
+        else if (r >= 0 && (rtnl_link_get_flags(link) & IFF_LOWER_UP))
+                /* Carrier: a process has it open, another VM's hypervisor most likely. */
+                return -EBUSY;
         if (r < 0)
                 return r;
 

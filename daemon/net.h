@@ -18,7 +18,7 @@ int net_bridge_ensure(NetSocket *sk, const char *bridge);
 
 /* Creates the persistent TAP device owned by owner (or takes over one left from a crash), enslaves
  * it to bridge and brings it up. -EEXIST: the name is taken by a link that is not a TAP device;
- * -ENOENT: /dev/net/tun is missing. */
+ * -EBUSY: a process has that TAP open; -ENOENT: /dev/net/tun is missing. */
 int net_tap_ensure(NetSocket *sk, const char *tap, const char *bridge, uid_t owner);
 
 /* Removes the TAP device; a missing one is fine, a link that is not a TAP is left alone (-EEXIST). */

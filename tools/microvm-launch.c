@@ -300,6 +300,60 @@ static int launch_check_links(const Launch *l, NetSocket *sk, const Config *conf
         return 0;
 }
 
+#define MVM_TAPS_FILE "taps"
+
+static int launch_taps_path(const Launch *l, char **ret) {
+        return asprintf(ret, "%s/" MVM_TAPS_FILE, l->runtime_dir) < 0 ? -ENOMEM : 0;
+}
+
+static int launch_record_taps(const Launch *l, const Config *c) {
+        _cleanup_free_ char *path = NULL;
+        g_autoptr(GString) list = g_string_new(NULL);
+        int r;
+
+        for (size_t i = 0; i < c->n_groups[CONFIG_SECTION_NETWORK]; i++) {
+                g_autoptr(GVariant) holder = NULL;
+
+                g_string_append_printf(list, "%s\n", nic_get(c, i, CONFIG_NETWORK_TAP, &holder));
+        }
+        r = launch_taps_path(l, &path);
+        if (r >= 0)
+                r = write_file_atomic(path, list->str, list->len, 0644);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot record the TAP devices of VM %s: %m.",
+                                    l->name);
+        return 0;
+}
+
+/* Removes the TAPs the start recorded. */
+static void launch_remove_recorded_taps(const Launch *l) {
+        _cleanup_(net_closep) NetSocket *sk = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        g_auto(GStrv) taps = NULL;
+        int r;
+
+        if (launch_taps_path(l, &path) < 0 || read_file(path, &text, NULL) < 0)
+                return;
+        taps = g_strsplit(text, "\n", -1);
+        if (!taps[0] || !taps[0][0])
+                return;
+
+        r = net_open(&sk);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot reach the kernel's netlink to remove TAP devices: %m");
+                return;
+        }
+        for (size_t i = 0; taps[i]; i++) {
+                if (!taps[i][0])
+                        continue;
+                r = net_tap_remove(sk, taps[i]);
+                /* -EEXIST: the name belongs to a link that is not a TAP, and not to us. */
+                if (r < 0 && r != -EEXIST)
+                        log_warning_errno(r, "Cannot remove TAP device %s of VM %s, ignoring: %m", taps[i], l->name);
+        }
+        (void) unlink(path);
+}
+
 /* ExecStartPre=+, as root: what the hypervisor itself may not do. Each NIC's bridge (made if
  * missing) and its persistent TAP device, enslaved and up. On failure nothing it made is left. */
 static int verb_prepare(Launch *l) {
@@ -349,8 +403,8 @@ static int verb_prepare(Launch *l) {
                 /* Owned by the user the hypervisor runs as: root, for now. */
                 r = net_tap_ensure(sk, tap, bridge, 0);
                 if (r < 0) {
-                        /* This NIC's name belongs to someone else when it is taken (-EEXIST). */
-                        launch_remove_taps(l, sk, config, r == -EEXIST ? i : i + 1);
+                        /* This NIC's name belongs to someone else when it is taken (-EEXIST, -EBUSY). */
+                        launch_remove_taps(l, sk, config, r == -EEXIST || r == -EBUSY ? i : i + 1);
                         if (r == -EEXIST)
                                 return start_failed(l, r, MVM_ERROR_INVALID_CONFIG,
                                                     "TAP=%s is taken by a link that is not a TAP device; choose "
@@ -358,12 +412,19 @@ static int verb_prepare(Launch *l) {
                         if (r == -ENOENT)
                                 return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
                                                     "/dev/net/tun is missing: load the tun module (modprobe tun).");
+                        if (r == -EBUSY)
+                                return start_failed(l, r, MVM_ERROR_INVALID_CONFIG,
+                                                    "TAP=%s is in use by another process, another VM's most likely; "
+                                                    "choose another name or leave TAP= empty.", tap);
                         return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
                                             "Cannot set up TAP device %s on %s: %m.", tap, bridge);
                 }
                 log_info("NIC %zu: TAP %s on bridge %s.", i, tap, bridge);
         }
-        return 0;
+
+        /* What the stop removes: these TAPs, not whatever the key file names by then (an update
+         * while running may rename them). */
+        return launch_record_taps(l, config);
 }
 
 static int verb_start(Launch *l) {
@@ -529,10 +590,6 @@ static StopReason stop_reason(const Launch *l) {
 }
 
 static int verb_stopped(Launch *l) {
-        _cleanup_(config_freep) Config *config = NULL;
-        _cleanup_(net_closep) NetSocket *sk = NULL;
-        g_autofree char *message = NULL;
-        const char *error_name;
         _cleanup_free_ char *line = NULL;
         const char *reason = stop_reason_to_string(stop_reason(l));
         int r;
@@ -542,15 +599,7 @@ static int verb_stopped(Launch *l) {
         launch_unlink(l, MVM_TIMEOUT_MARKER_FILE);
 
         /* The TAP devices go with the VM; the bridges stay for the others. */
-        if (launch_load_config(l, &config, &error_name, &message) < 0)
-                log_warning("Cannot read the configuration of VM %s to remove its TAP devices: %s", l->name, message);
-        else if (config->n_groups[CONFIG_SECTION_NETWORK] > 0) {
-                r = net_open(&sk);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot reach the kernel's netlink to remove TAP devices: %m");
-                else
-                        launch_remove_taps(l, sk, config, config->n_groups[CONFIG_SECTION_NETWORK]);
-        }
+        launch_remove_recorded_taps(l);
 
         if (asprintf(&line, "%s\n", reason) < 0)
                 return log_oom();
