@@ -2,6 +2,7 @@
 /* Printing benchmark figures beside their targets and baselines, and their statistics. */
 
 #include <assert.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <time.h>
@@ -139,4 +140,16 @@ void figure_print(FILE *summary, const Figure *f) {
                         baseline, verdict);
                 fflush(summary);
         }
+}
+
+int parse_count(const char *s, size_t min, size_t max, size_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+                return -EINVAL;
+        *ret = (size_t) v;
+        return 0;
 }

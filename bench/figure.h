@@ -42,6 +42,9 @@ void figure_print(FILE *summary, const Figure *f);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_nsec(void);
 
+/* A decimal count from min to max for a command-line option; -EINVAL otherwise. */
+int parse_count(const char *s, size_t min, size_t max, size_t *ret);
+
 /* Sorts v. */
 double median(double *v, size_t n);
 

@@ -314,18 +314,6 @@ static int bench_run(Bench *b) {
         return bench_bridge_remove(b);
 }
 
-static int parse_size(const char *s, size_t *ret) {
-        unsigned long long v;
-        char *end;
-
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || end == s || *end != '\0' || v == 0 || v > 10000)
-                return -EINVAL;
-        *ret = (size_t) v;
-        return 0;
-}
-
 static int parse_argv(int argc, char *argv[], Options *o) {
         enum {
                 ARG_TAPS = 0x100,
@@ -351,10 +339,10 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                                "namespace of its own. bench/net runs it.\n", argv[0]);
                         return 0;
                 case ARG_TAPS:
-                        r = parse_size(optarg, &o->taps);
+                        r = parse_count(optarg, 1, 10000, &o->taps);
                         break;
                 case ARG_ROUNDS:
-                        r = parse_size(optarg, &o->rounds);
+                        r = parse_count(optarg, 1, 10000, &o->rounds);
                         break;
                 case ARG_IP:
                         o->ip = optarg;

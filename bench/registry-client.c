@@ -826,18 +826,6 @@ static int bench_run(Bench *b) {
         return bench_rss_figures(b, rss_empty, rss_created, rss_loaded);
 }
 
-static int parse_size(const char *s, size_t *ret) {
-        unsigned long long v;
-        char *end;
-
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || end == s || *end != '\0' || v == 0 || v > 1000000)
-                return -EINVAL;
-        *ret = (size_t) v;
-        return 0;
-}
-
 static int parse_argv(int argc, char *argv[], Options *o) {
         enum {
                 ARG_VMS = 0x100,
@@ -871,19 +859,19 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                                "Measures microvmd on the system bus. Run it through bench/registry.\n", argv[0]);
                         return 0;
                 case ARG_VMS:
-                        r = parse_size(optarg, &o->vms);
+                        r = parse_count(optarg, 1, 1000000, &o->vms);
                         break;
                 case ARG_CALLS:
-                        r = parse_size(optarg, &o->calls);
+                        r = parse_count(optarg, 1, 1000000, &o->calls);
                         break;
                 case ARG_ROUNDS:
-                        r = parse_size(optarg, &o->rounds);
+                        r = parse_count(optarg, 1, 1000000, &o->rounds);
                         break;
                 case ARG_STARTS:
-                        r = parse_size(optarg, &o->starts);
+                        r = parse_count(optarg, 1, 1000000, &o->starts);
                         break;
                 case ARG_WINDOW:
-                        r = parse_size(optarg, &o->window);
+                        r = parse_count(optarg, 1, 1000000, &o->window);
                         break;
                 case ARG_STATE_DIR:
                         o->state_dir = optarg;

@@ -977,18 +977,6 @@ static void bench_done(Bench *b) {
         strv_free(b->qemu_argv);
 }
 
-static int parse_count(const char *s, size_t min, size_t *ret) {
-        unsigned long long v;
-        char *end;
-
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || end == s || *end != '\0' || v < min || v > 100000)
-                return log_error_errno(EINVAL, "Bad number '%s': expected %zu to 100000.", s, min);
-        *ret = (size_t) v;
-        return 0;
-}
-
 static int parse_argv(int argc, char *argv[], Options *o) {
         enum {
                 ARG_RUNS = 0x100,
@@ -1021,13 +1009,19 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                                "Boots VMs through microvmd and QEMU alone. Run it through bench/vm.\n", argv[0]);
                         return 0;
                 case ARG_RUNS:
-                        r = parse_count(optarg, 1, &o->runs);
+                        r = parse_count(optarg, 1, 100000, &o->runs);
+                        if (r < 0)
+                                return log_error_errno(r, "Bad number '%s': expected 1 to 100000.", optarg);
                         break;
                 case ARG_WARMUP:
-                        r = parse_count(optarg, 0, &o->warmup);
+                        r = parse_count(optarg, 0, 100000, &o->warmup);
+                        if (r < 0)
+                                return log_error_errno(r, "Bad number '%s': expected 0 to 100000.", optarg);
                         break;
                 case ARG_SETTLE:
-                        r = parse_count(optarg, 0, &settle);
+                        r = parse_count(optarg, 0, 100000, &settle);
+                        if (r < 0)
+                                return log_error_errno(r, "Bad number '%s': expected 0 to 100000.", optarg);
                         o->settle_msec = settle;
                         break;
                 case ARG_NAME:
