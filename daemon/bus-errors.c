@@ -2,8 +2,13 @@
 /* The errno mapping of our error names. */
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "bus-errors.h"
+#include "log.h"
 
 const sd_bus_error_map mvm_bus_error_map[] = {
         SD_BUS_ERROR_MAP(MVM_ERROR_NO_SUCH_VM, ENOENT),
@@ -15,5 +20,23 @@ const sd_bus_error_map mvm_bus_error_map[] = {
         SD_BUS_ERROR_MAP(MVM_ERROR_HYPERVISOR_UNAVAILABLE, EOPNOTSUPP),
         SD_BUS_ERROR_MAP(MVM_ERROR_START_FAILED, EIO),
         SD_BUS_ERROR_MAP(MVM_ERROR_STOP_FAILED, EIO),
+        SD_BUS_ERROR_MAP(MVM_ERROR_SYSTEM_FAILURE, EIO),
         SD_BUS_ERROR_MAP_END,
 };
+
+int bus_error_system(sd_bus_error *error, int r, const char *format, ...) {
+        _cleanup_free_ char *what = NULL;
+        va_list ap;
+        int k;
+
+        va_start(ap, format);
+        k = vasprintf(&what, format, ap);
+        va_end(ap);
+        if (k < 0)
+                what = NULL;
+
+        log_error_errno(r, "%s: %m", what ?: "A request failed");
+        return sd_bus_error_setf(error, MVM_ERROR_SYSTEM_FAILURE,
+                                 "%s: %s. The host is at fault, not the request: 'journalctl -u microvmd' has details.",
+                                 what ?: "A request failed", strerror(abs(r)));
+}

@@ -14,6 +14,12 @@
 #define MVM_ERROR_HYPERVISOR_UNAVAILABLE "org.microvm.Error.HypervisorUnavailable"
 #define MVM_ERROR_START_FAILED           "org.microvm.Error.StartFailed"
 #define MVM_ERROR_STOP_FAILED            "org.microvm.Error.StopFailed"
+#define MVM_ERROR_SYSTEM_FAILURE         "org.microvm.Error.SystemFailure"
 
-/* Maps the errnos that reach a client to our names (sd_bus_error_add_map()). */
+/* Maps our names to errnos for clients (sd_bus_error_add_map()); it does not name the errnos a
+ * handler returns, which reach clients as System.Error.*: use bus_error_system() for those. */
 extern const sd_bus_error_map mvm_bus_error_map[];
+
+/* A failure of the host rather than of the request (a full disk, systemd unreachable): logs it
+ * with errno r and sets SystemFailure with a message naming what failed. Returns < 0. */
+int bus_error_system(sd_bus_error *error, int r, const char *format, ...) __attribute__((format(printf, 3, 4)));

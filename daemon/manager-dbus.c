@@ -97,20 +97,20 @@ static int method_create_vm(sd_bus_message *msg, void *userdata, sd_bus_error *e
 
         r = mkdir_parents(m->config_dir, 0755);
         if (r < 0)
-                return log_error_errno(r, "Failed to create %s: %m", m->config_dir);
+                return bus_error_system(error, r, "Cannot create %s", m->config_dir);
 
         r = vm_new(name, path, /* transient= */ false, &config, &vm);
         if (r < 0)
-                return r;
+                return bus_error_system(error, r, "Cannot set up VM '%s'", name);
 
         r = vm_write_config(vm, vm->config);
         if (r < 0)
-                return log_error_errno(r, "Failed to write %s: %m", path);
+                return bus_error_system(error, r, "Cannot write %s", path);
 
         r = manager_add_vm(m, vm);
         if (r < 0) {
                 (void) unlink_durable(path);
-                return r;
+                return bus_error_system(error, r, "Cannot add VM '%s'", name);
         }
 
         if (config_get_bool(vm->config, CONFIG_AUTOSTART))

@@ -121,7 +121,7 @@ int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
 
         r = vm_write_config(vm, config);
         if (r < 0)
-                return log_error_errno(r, "Failed to write %s: %m", vm->config_path);
+                return bus_error_system(error, r, "Cannot write %s", vm->config_path);
 
         autostart = config_get_bool(config, CONFIG_AUTOSTART);
         if (autostart != config_get_bool(vm->config, CONFIG_AUTOSTART))
@@ -162,7 +162,7 @@ int bus_vm_start(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
                 return r < 0 ? r : 1; /* called again when polkit answers */
 
         r = vm_start(vm, msg);
-        return r < 0 ? r : 1;
+        return r < 0 ? bus_error_system(error, r, "Cannot ask systemd to start %s", vm->unit) : 1;
 }
 
 int bus_vm_stop(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
@@ -183,7 +183,7 @@ int bus_vm_stop(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
                 return r < 0 ? r : 1; /* called again when polkit answers */
 
         r = vm_stop(vm, msg, timeout_usec);
-        return r < 0 ? r : 1;
+        return r < 0 ? bus_error_system(error, r, "Cannot ask systemd to stop %s", vm->unit) : 1;
 }
 
 int bus_vm_kill(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
@@ -206,7 +206,7 @@ int bus_vm_kill(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
                 return r < 0 ? r : 1; /* called again when polkit answers */
 
         r = vm_kill(vm, msg, signo);
-        return r < 0 ? r : 1;
+        return r < 0 ? bus_error_system(error, r, "Cannot ask systemd to kill %s", vm->unit) : 1;
 }
 
 int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
@@ -229,7 +229,7 @@ int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
 
         r = unlink_durable(vm->config_path);
         if (r < 0 && r != -ENOENT)
-                return log_error_errno(r, "Failed to remove %s: %m", vm->config_path);
+                return bus_error_system(error, r, "Cannot remove %s", vm->config_path);
 
         /* Also undoes a "systemctl enable microvm@NAME": deleting leaves no trace. */
         (void) vm_forget_unit(vm);
