@@ -20,6 +20,7 @@
 
 #include "bus-names.h"
 #include "figure.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "unit.h"
@@ -308,21 +309,6 @@ static int systemd_settle(Bench *b) {
         return 0;
 }
 
-static int write_all(int fd, const char *p, size_t size) {
-        while (size > 0) {
-                ssize_t k = write(fd, p, size);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += k;
-                size -= (size_t) k;
-        }
-        return 0;
-}
-
 /* The floor of CreateVM: a durable write of the same bytes into a directory like microvmd's
  * (temporary file, fsync, rename, fsync of the directory), and nothing else. */
 static int raw_write(Bench *b, const char *dir, size_t i) {
@@ -342,7 +328,7 @@ static int raw_write(Bench *b, const char *dir, size_t i) {
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        r = write_all(fd, b->payload, b->payload_size);
+        r = write_full(fd, b->payload, b->payload_size);
         if (r >= 0 && fchmod(fd, 0644) < 0)
                 r = negative_errno();
         if (r >= 0 && fsync(fd) < 0)

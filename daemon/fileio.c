@@ -53,7 +53,7 @@ int read_file(const char *path, char **ret_contents, size_t *ret_size) {
         return 0;
 }
 
-static int write_all(int fd, const char *p, size_t size) {
+int write_full(int fd, const char *p, size_t size) {
         while (size > 0) {
                 ssize_t k = write(fd, p, size);
                 if (k < 0) {
@@ -96,7 +96,7 @@ int write_file_atomic(const char *path, const char *contents, size_t size, mode_
         if (fd < 0)
                 return negative_errno();
 
-        r = write_all(fd, contents, size);
+        r = write_full(fd, contents, size);
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = negative_errno();
         if (r >= 0 && fsync(fd) < 0)

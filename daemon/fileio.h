@@ -11,6 +11,9 @@
  * -errno on failure, -EFBIG when too large. */
 int read_file(const char *path, char **ret_contents, size_t *ret_size);
 
+/* Writes all of p, going on after short writes and EINTR. Returns 0 or -errno. */
+int write_full(int fd, const char *p, size_t size);
+
 /* Replaces path with contents so that a crash leaves the old file or the new one, never a
  * mix: a temporary file in the same directory, fsync, rename, fsync of the directory.
  * On failure nothing is left behind. Returns 0 or -errno. */
