@@ -14,7 +14,9 @@ typedef enum Accelerator {
         _ACCELERATOR_INVALID = -EINVAL,
 } Accelerator;
 
-/* Everything a backend needs to turn a configuration into a command line. */
+/* Everything a backend needs to turn a configuration into a command line. The configuration is
+ * complete: each NIC's bridge, MAC and TAP, each drive's Format= and the root= of the kernel
+ * command line are filled in (net_fill_config(), drives_fill_config()). */
 typedef struct BackendContext {
         const char *name;           /* the VM's name */
         const Config *config;
@@ -23,6 +25,7 @@ typedef struct BackendContext {
         const char *state_dir;      /* /var/lib/microvm/NAME: serial log */
         Accelerator accelerator;    /* resolved: never "auto" here */
         uint64_t tsc_khz;           /* the host's TSC frequency, for TCG guests; 0 if unknown */
+        const char *seed_path;      /* the cloud-init seed, attached read-only after the drives; NULL: none */
 } BackendContext;
 
 typedef struct Backend {

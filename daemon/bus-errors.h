@@ -8,6 +8,7 @@
 #define MVM_ERROR_NO_SUCH_VM             "org.microvm.Error.NoSuchVM"
 #define MVM_ERROR_VM_EXISTS              "org.microvm.Error.VMExists"
 #define MVM_ERROR_INVALID_CONFIG         "org.microvm.Error.InvalidConfig"
+#define MVM_ERROR_INVALID_DRIVE          "org.microvm.Error.InvalidDrive"
 #define MVM_ERROR_INVALID_NAME           "org.microvm.Error.InvalidName"
 #define MVM_ERROR_INVALID_STATE          "org.microvm.Error.InvalidState"
 #define MVM_ERROR_INVALID_ARGUMENT       "org.microvm.Error.InvalidArgument"

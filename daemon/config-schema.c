@@ -32,6 +32,10 @@ static const ConfigSectionInfo sections[_CONFIG_SECTION_MAX] = {
                 .bus_name = "Networks",
                 .doc = "a network interface on a TAP device in a bridge; repeat the section for more",
         },
+        [CONFIG_SECTION_CLOUD_INIT] = {
+                .name = "CloudInit",
+                .doc = "a cloud-init NoCloud seed, attached read-only when any of its keys is set",
+        },
 };
 
 _printf_(2, 3)
@@ -107,6 +111,17 @@ static int check_absolute_path_or_empty(GVariant *value, char **ret_problem) {
         return check_absolute_path(value, ret_problem);
 }
 
+static int check_drive_format(GVariant *value, char **ret_problem) {
+        static const char *const choices[] = { "auto", "raw", "qcow2", NULL };
+        return check_one_of(value, choices, ret_problem);
+}
+
+static int check_drive_cache(GVariant *value, char **ret_problem) {
+        /* QEMU's cache modes, named as QEMU names them. */
+        static const char *const choices[] = { "writeback", "writethrough", "none", "directsync", "unsafe", NULL };
+        return check_one_of(value, choices, ret_problem);
+}
+
 static int check_interface_name(GVariant *value, char **ret_problem) {
         const char *s = g_variant_get_string(value, NULL);
 
@@ -129,6 +144,19 @@ static int check_mac_address(GVariant *value, char **ret_problem) {
                 return problem(ret_problem, "must be a unicast address, but '%s' is multicast (the first octet is odd)", s);
         if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
                 return problem(ret_problem, "must not be all zeros");
+        return 0;
+}
+
+static int check_hostname(GVariant *value, char **ret_problem) {
+        const char *s = g_variant_get_string(value, NULL);
+
+        /* What a guest's sethostname() and cloud-init take: up to 64 bytes of letters, digits,
+         * '-', '.' and '_' (the characters of VM names, which are the default). */
+        if (strlen(s) > 64)
+                return problem(ret_problem, "must be at most 64 characters long");
+        for (const char *c = s; *c; c++)
+                if (!g_ascii_isalnum(*c) && !strchr("-._", *c))
+                        return problem(ret_problem, "must consist of letters, digits, '-', '.' and '_', not '%s'", s);
         return 0;
 }
 
@@ -177,6 +205,19 @@ static const ConfigKey keys[_CONFIG_KEY_MAX] = {
                 CONFIG_SECTION_DRIVE, "Root", "b", "no", NULL,
                 "whether the guest's root file system is on this drive (at most one drive)",
         },
+        [CONFIG_DRIVE_FORMAT] = {
+                CONFIG_SECTION_DRIVE, "Format", "s", "auto", check_drive_format,
+                "the image format: raw, qcow2, or auto to take the format the image has",
+        },
+        [CONFIG_DRIVE_CACHE] = {
+                CONFIG_SECTION_DRIVE, "Cache", "s", "writeback", check_drive_cache,
+                "the host's caching of the image (QEMU): writeback, writethrough, none (O_DIRECT), "
+                "directsync or unsafe (no flushes)",
+        },
+        [CONFIG_DRIVE_DISCARD] = {
+                CONFIG_SECTION_DRIVE, "Discard", "b", "no", NULL,
+                "whether blocks the guest discards are freed in the image (QEMU's discard=unmap)",
+        },
         [CONFIG_NETWORK_BRIDGE] = {
                 CONFIG_SECTION_NETWORK, "Bridge", "s", "", check_interface_name,
                 "the bridge the TAP device joins; empty for microvmd's default bridge (microvm0)",
@@ -188,6 +229,32 @@ static const ConfigKey keys[_CONFIG_KEY_MAX] = {
         [CONFIG_NETWORK_TAP] = {
                 CONFIG_SECTION_NETWORK, "TAP", "s", "", check_interface_name,
                 "the host's TAP device name; empty to derive one",
+        },
+        [CONFIG_CLOUD_INIT_USER_DATA] = {
+                CONFIG_SECTION_CLOUD_INIT, "UserData", "s", "", NULL,
+                "the user-data: the absolute path of a file, or the contents themselves (\"#cloud-config\\n...\"); "
+                "empty for an empty #cloud-config",
+                .multiline = true,
+        },
+        [CONFIG_CLOUD_INIT_META_DATA] = {
+                CONFIG_SECTION_CLOUD_INIT, "MetaData", "s", "", NULL,
+                "the meta-data: the absolute path of a file, or the contents; empty to generate it from "
+                "InstanceID and LocalHostname",
+                .multiline = true,
+        },
+        [CONFIG_CLOUD_INIT_NETWORK_CONFIG] = {
+                CONFIG_SECTION_CLOUD_INIT, "NetworkConfig", "s", "", NULL,
+                "the network-config: the absolute path of a file, or the contents; empty for none "
+                "(cloud-init's default: DHCP on the first NIC)",
+                .multiline = true,
+        },
+        [CONFIG_CLOUD_INIT_INSTANCE_ID] = {
+                CONFIG_SECTION_CLOUD_INIT, "InstanceID", "s", "", NULL,
+                "the instance-id of generated meta-data; empty for a stable one derived from the VM's name",
+        },
+        [CONFIG_CLOUD_INIT_LOCAL_HOSTNAME] = {
+                CONFIG_SECTION_CLOUD_INIT, "LocalHostname", "s", "", check_hostname,
+                "the local-hostname of generated meta-data; empty for the VM's name",
         },
 };
 
@@ -265,6 +332,49 @@ static int parse_unsigned(const char *text, uint64_t max, uint64_t *ret) {
         return 0;
 }
 
+/* The key-file form of a multi-line string: one line, with what the parser would break or strip
+ * escaped. */
+static char *text_escape(const char *s) {
+        GString *out = g_string_sized_new(strlen(s) + 8);
+
+        for (const char *c = s; *c; c++)
+                switch (*c) {
+                case '\\': g_string_append(out, "\\\\"); break;
+                case '\n': g_string_append(out, "\\n"); break;
+                case '\t': g_string_append(out, "\\t"); break;
+                case '\r': g_string_append(out, "\\r"); break;
+                case ' ':
+                        g_string_append(out, c == s || c[1] == '\0' ? "\\s" : " ");
+                        break;
+                default: g_string_append_c(out, *c);
+                }
+        return g_string_free(out, FALSE);
+}
+
+static int text_unescape(const char *text, char **ret, char **ret_problem) {
+        g_autoptr(GString) out = g_string_sized_new(strlen(text));
+
+        for (const char *c = text; *c; c++) {
+                if (*c != '\\') {
+                        g_string_append_c(out, *c);
+                        continue;
+                }
+                switch (*++c) {
+                case '\\': g_string_append_c(out, '\\'); break;
+                case 'n': g_string_append_c(out, '\n'); break;
+                case 't': g_string_append_c(out, '\t'); break;
+                case 'r': g_string_append_c(out, '\r'); break;
+                case 's': g_string_append_c(out, ' '); break;
+                case '\0':
+                        return problem(ret_problem, "must not end in a lone '\\' (write '\\\\' for a backslash)");
+                default:
+                        return problem(ret_problem, "has the unknown escape '\\%c': use \\n, \\t, \\r, \\s or \\\\", *c);
+                }
+        }
+        *ret = g_string_free(g_steal_pointer(&out), FALSE);
+        return 0;
+}
+
 /* The text as a value of the key's type, not yet checked. */
 static int value_parse(ConfigKeyId id, const char *text, GVariant **ret, char **ret_problem) {
         const ConfigKey *key = config_key_get(id);
@@ -276,11 +386,16 @@ static int value_parse(ConfigKeyId id, const char *text, GVariant **ret, char **
         assert(ret);
 
         switch (key->type[0]) {
-        case 's':
+        case 's': {
+                g_autofree char *unescaped = NULL;
+
                 if (!g_utf8_validate(text, -1, NULL))
                         return problem(ret_problem, "must be valid UTF-8");
-                v = g_variant_ref_sink(g_variant_new_string(text));
+                if (key->multiline && text_unescape(text, &unescaped, ret_problem) < 0)
+                        return -EINVAL;
+                v = g_variant_ref_sink(g_variant_new_string(unescaped ?: text));
                 break;
+        }
         case 'b':
                 if (parse_bool(text, &b) < 0)
                         return problem(ret_problem, "must be a boolean (yes or no), not '%s'", text);
@@ -322,6 +437,8 @@ char *config_value_to_text(ConfigKeyId id, GVariant *value) {
 
         switch (key->type[0]) {
         case 's':
+                if (key->multiline)
+                        return text_escape(g_variant_get_string(value, NULL));
                 return g_variant_dup_string(value, NULL);
         case 'b':
                 return g_strdup(g_variant_get_boolean(value) ? "yes" : "no");
@@ -335,9 +452,18 @@ char *config_value_to_text(ConfigKeyId id, GVariant *value) {
         }
 }
 
-static int check_string(GVariant *value, char **ret_problem) {
+static int check_string(const ConfigKey *key, GVariant *value, char **ret_problem) {
         const char *s = g_variant_get_string(value, NULL);
         size_t n = strlen(s);
+
+        /* Escaped in the key file: text as files have it. */
+        if (key->multiline) {
+                for (size_t i = 0; i < n; i++)
+                        if (((unsigned char) s[i] < 0x20 && !strchr("\n\t\r", s[i])) || s[i] == 0x7f)
+                                return problem(ret_problem, "must not contain control characters other than "
+                                               "newlines and tabs");
+                return 0;
+        }
 
         /* A key file holds one value per line, with surrounding white space dropped: refuse what
          * could not be written back the same. */
@@ -360,7 +486,7 @@ int config_value_check(ConfigKeyId id, GVariant *value, char **ret_problem) {
                                key->type, g_variant_get_type_string(value));
 
         if (key->type[0] == 's') {
-                r = check_string(value, ret_problem);
+                r = check_string(key, value, ret_problem);
                 if (r < 0)
                         return r;
         }

@@ -15,6 +15,7 @@ typedef enum ConfigSection {
         CONFIG_SECTION_BOOT,
         CONFIG_SECTION_DRIVE,
         CONFIG_SECTION_NETWORK,
+        CONFIG_SECTION_CLOUD_INIT,
         _CONFIG_SECTION_MAX,
         _CONFIG_SECTION_INVALID = -EINVAL,
 } ConfigSection;
@@ -37,9 +38,17 @@ typedef enum ConfigKeyId {
         CONFIG_DRIVE_PATH,
         CONFIG_DRIVE_READ_ONLY,
         CONFIG_DRIVE_ROOT,
+        CONFIG_DRIVE_FORMAT,
+        CONFIG_DRIVE_CACHE,
+        CONFIG_DRIVE_DISCARD,
         CONFIG_NETWORK_BRIDGE,
         CONFIG_NETWORK_MAC_ADDRESS,
         CONFIG_NETWORK_TAP,
+        CONFIG_CLOUD_INIT_USER_DATA,
+        CONFIG_CLOUD_INIT_META_DATA,
+        CONFIG_CLOUD_INIT_NETWORK_CONFIG,
+        CONFIG_CLOUD_INIT_INSTANCE_ID,
+        CONFIG_CLOUD_INIT_LOCAL_HOSTNAME,
         _CONFIG_KEY_MAX,
         _CONFIG_KEY_INVALID = -EINVAL,
 } ConfigKeyId;
@@ -55,6 +64,9 @@ typedef struct ConfigKey {
         const char *default_text;   /* the default in key-file form; NULL when the key is required */
         ConfigCheck check;          /* NULL: any value of the type */
         const char *doc;
+        /* A string that may span lines (a file's contents): the key file holds it on one line,
+         * with \n, \t, \r, \\ and, at either end, \s (a space) escaped. */
+        bool multiline;
 } ConfigKey;
 
 const ConfigSectionInfo *config_section_get(ConfigSection section);

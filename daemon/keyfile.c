@@ -2,6 +2,7 @@
 /* Key-file parser and printer, driven by the schema. */
 
 #include <stdarg.h>
+#include <stdio.h>
 
 #include "fileio.h"
 #include "keyfile.h"
@@ -44,6 +45,18 @@ KeyfileLineKind keyfile_classify_line(char *stripped, char **ret_name, char **re
         *ret_name = g_strchomp(stripped);
         *ret_value = g_strchug(eq + 1);
         return KEYFILE_LINE_ASSIGNMENT;
+}
+
+/* "[VM], [Boot], … or [CloudInit]", from the schema. */
+static const char *sections_list(void) {
+        static char list[256];
+
+        if (!list[0])
+                for (ConfigSection s = 0; s < _CONFIG_SECTION_MAX; s++)
+                        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s[%s]",
+                                 s == 0 ? "" : s + 1 == _CONFIG_SECTION_MAX ? " or " : ", ",
+                                 config_section_get(s)->name);
+        return list;
 }
 
 /* Hands over the comment lines gathered so far, or NULL if there were none. */
@@ -101,7 +114,7 @@ int keyfile_parse(const char *text, const char *filename, Config **ret, char **r
                         section = config_section_from_name(name);
                         if (section < 0)
                                 return parse_error(ret_error, filename, line,
-                                                   "Unknown section [%s]: use [VM], [Boot], [Drive] or [Network]", name);
+                                                   "Unknown section [%s]: use %s", name, sections_list());
 
                         if (config_section_is_repeatable(section) || c->n_groups[section] == 0) {
                                 group = config_section_is_repeatable(section) ? config_append_group(c, section)
@@ -119,8 +132,8 @@ int keyfile_parse(const char *text, const char *filename, Config **ret, char **r
 
                 if (!group)
                         return parse_error(ret_error, filename, line,
-                                           "%s= is outside any section: put it under [VM], [Boot], [Drive] or [Network]",
-                                           name);
+                                           "%s= is outside any section: put it under %s", name,
+                                           sections_list());
 
                 ConfigKeyId id = config_key_from_name(section, name);
                 if (id < 0)

@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "bus-errors.h"
 #include "launch-check.h"
+#include "vm-seed.h"
 
 /* Sets *ret_message (NULL when out of memory) and returns error. */
 _printf_(3, 4)
@@ -41,7 +42,36 @@ static int check_readable(const char *what, const char *key, const char *path, c
         return 0;
 }
 
-int launch_check(const Config *c, const char **ret_error_name, char **ret_message) {
+int config_check_files(const char *name, const Config *c, DriveProbes *ret_probes, const char **ret_error_name,
+                       char **ret_message) {
+        _cleanup_(drive_probes_done) DriveProbes probes = {};
+        _cleanup_(vm_seed_inputs_done) VMSeedInputs seed = {};
+        g_autofree char *why = NULL;
+        int r;
+
+        r = drives_probe(c, &probes, &why);
+        if (r < 0) {
+                *ret_error_name = MVM_ERROR_INVALID_DRIVE;
+                return problem(r, ret_message, "%s", why ?: strerror(-r));
+        }
+
+        if (vm_seed_wanted(c)) {
+                r = vm_seed_load(c, name, &seed, &why);
+                if (r < 0) {
+                        *ret_error_name = MVM_ERROR_INVALID_CONFIG;
+                        return problem(r, ret_message, "%s", why ?: strerror(-r));
+                }
+        }
+
+        if (ret_probes) {
+                *ret_probes = probes;
+                probes = (DriveProbes) {};
+        }
+        return 0;
+}
+
+int launch_check(const char *name, const Config *c, DriveProbes *ret_probes, const char **ret_error_name,
+                 char **ret_message) {
         const char *hypervisor = config_get_string(c, CONFIG_HYPERVISOR);
         int r;
 
@@ -59,12 +89,5 @@ int launch_check(const Config *c, const char **ret_error_name, char **ret_messag
                 if (r < 0)
                         return r;
         }
-        for (size_t i = 0; i < c->n_groups[CONFIG_SECTION_DRIVE]; i++) {
-                g_autoptr(GVariant) path = config_group_get(&c->groups[CONFIG_SECTION_DRIVE][i], CONFIG_DRIVE_PATH);
-
-                r = check_readable("Drive", "Path= in its [Drive] section", g_variant_get_string(path, NULL), ret_error_name, ret_message);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return config_check_files(name, c, ret_probes, ret_error_name, ret_message);
 }

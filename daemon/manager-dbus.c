@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "bus-errors.h"
+#include "launch-check.h"
 #include "bus-names.h"
 #include "bus-variant.h"
 #include "fileio.h"
@@ -77,6 +78,13 @@ static int method_create_vm(sd_bus_message *msg, void *userdata, sd_bus_error *e
         if (r < 0)
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_CONFIG, "Invalid configuration for VM '%s': %s",
                                          name, problem);
+
+        _cleanup_free_ char *message = NULL;
+        const char *error_name;
+        r = config_check_files(name, config, NULL, &error_name, &message);
+        if (r < 0)
+                return sd_bus_error_setf(error, error_name, "Invalid configuration for VM '%s': %s", name,
+                                         strna(message));
 
         const char *details[] = { "vm", name, NULL };
         r = polkit_check(msg, MVM_ACTION_MANAGE, details, &m->polkit_registry, error);

@@ -56,28 +56,49 @@ static int qemu_kernel_command_line(const BackendContext *ctx, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+static int qemu_add_drive(char ***argv, size_t index, const char *path, const char *format, bool read_only,
+                          const char *cache, bool discard) {
+        _cleanup_free_ char *file = qemu_escape(path), *drive = NULL, *device = NULL;
+
+        if (!file)
+                return -ENOMEM;
+        /* format= always: QEMU probing a raw image's contents would let a guest that writes a
+         * qcow2 header there make the host open files that header names. */
+        if (asprintf(&drive, "id=drive%zu,file=%s,format=%s,if=none,readonly=%s,cache=%s,discard=%s", index, file,
+                     format, read_only ? "on" : "off", cache, discard ? "unmap" : "ignore") < 0 ||
+            asprintf(&device, "virtio-blk-device,drive=drive%zu", index) < 0)
+                return -ENOMEM;
+        return strv_extend_many(argv, "-drive", drive, "-device", device, NULL);
+}
+
+/* The drives in order, then the seed: the guest names them vda, vdb, … in that order, which the
+ * root= of drives_fill_config() counts on. */
 static int qemu_add_drives(const BackendContext *ctx, char ***argv) {
         const Config *c = ctx->config;
+        size_t n = c->n_groups[CONFIG_SECTION_DRIVE];
         int r;
 
-        for (size_t i = 0; i < c->n_groups[CONFIG_SECTION_DRIVE]; i++) {
+        for (size_t i = 0; i < n; i++) {
                 const ConfigGroup *d = &c->groups[CONFIG_SECTION_DRIVE][i];
                 g_autoptr(GVariant) path = config_group_get(d, CONFIG_DRIVE_PATH);
+                g_autoptr(GVariant) format = config_group_get(d, CONFIG_DRIVE_FORMAT);
                 g_autoptr(GVariant) read_only = config_group_get(d, CONFIG_DRIVE_READ_ONLY);
-                _cleanup_free_ char *file = qemu_escape(g_variant_get_string(path, NULL)), *drive = NULL,
-                                    *device = NULL;
+                g_autoptr(GVariant) cache = config_group_get(d, CONFIG_DRIVE_CACHE);
+                g_autoptr(GVariant) discard = config_group_get(d, CONFIG_DRIVE_DISCARD);
+                const char *f = g_variant_get_string(format, NULL);
 
-                if (!file)
-                        return -ENOMEM;
-                if (asprintf(&drive, "id=drive%zu,file=%s,format=raw,if=none,readonly=%s", i, file,
-                             g_variant_get_boolean(read_only) ? "on" : "off") < 0 ||
-                    asprintf(&device, "virtio-blk-device,drive=drive%zu", i) < 0)
-                        return -ENOMEM;
-
-                r = strv_extend_many(argv, "-drive", drive, "-device", device, NULL);
+                /* Resolved by the launcher; "auto" only reaches here from a caller that did not
+                 * probe (the golden tests), and raw is what an unprobed image is taken for. */
+                r = qemu_add_drive(argv, i, g_variant_get_string(path, NULL), streq(f, "auto") ? "raw" : f,
+                                   g_variant_get_boolean(read_only), g_variant_get_string(cache, NULL),
+                                   g_variant_get_boolean(discard));
                 if (r < 0)
                         return r;
         }
+
+        if (ctx->seed_path)
+                return qemu_add_drive(argv, n, ctx->seed_path, "raw", /* read_only= */ true, "writeback",
+                                      /* discard= */ false);
         return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include "accel.h"
+#include "drives.h"
 #include "launch-check.h"
 #include "manager-network.h"
 #include "log.h"
@@ -72,6 +73,24 @@ static int property_get_needs_restart(sd_bus *bus, const char *path, const char 
         return sd_bus_message_append(reply, "b", vm_needs_restart(vm));
 }
 
+/* Probed as it is read: an image can change under a VM at any time, and a probe costs little. */
+static int property_get_drive_info(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        GVariantBuilder b;
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+        for (size_t i = 0; i < vm->config->n_groups[CONFIG_SECTION_DRIVE]; i++) {
+                g_autoptr(GVariant) p = config_group_get(&vm->config->groups[CONFIG_SECTION_DRIVE][i],
+                                                         CONFIG_DRIVE_PATH);
+
+                g_variant_builder_add_value(&b, drive_info_to_variant(g_variant_get_string(p, NULL)));
+        }
+
+        g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_builder_end(&b));
+        return bus_message_append_gvariant(reply, v);
+}
+
 /* Every schema key is a property of the same name, read through the schema. */
 static int property_get_config(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -95,6 +114,19 @@ static int error_not_running(sd_bus_error *error, VM *vm) {
                                  vm_state_to_string(vm->state));
 }
 
+static bool update_touches_files(const Config *old, const Config *new) {
+        static const char *const relevant[] = {
+                "Drives", "Hypervisor", "KernelCommandLine", "UserData", "MetaData", "NetworkConfig",
+        };
+        g_autofree const char **changed = config_changed_properties(old, new);
+
+        for (size_t i = 0; changed[i]; i++)
+                for (size_t j = 0; j < ELEMENTSOF(relevant); j++)
+                        if (streq(changed[i], relevant[j]))
+                                return true;
+        return false;
+}
+
 int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         _cleanup_(config_freep) Config *config = NULL;
         g_autoptr(GVariant) dict = NULL;
@@ -114,6 +146,18 @@ int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         if (r < 0)
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_CONFIG, "Invalid configuration for VM '%s': %s",
                                          vm->name, problem);
+
+        /* The images and files are probed again only when what they are checked against changed:
+         * a drive that went missing should not keep the memory size from changing. */
+        if (update_touches_files(vm->config, config)) {
+                _cleanup_free_ char *message = NULL;
+                const char *error_name;
+
+                r = config_check_files(vm->name, config, NULL, &error_name, &message);
+                if (r < 0)
+                        return sd_bus_error_setf(error, error_name, "Invalid configuration for VM '%s': %s",
+                                                 vm->name, strna(message));
+        }
 
         r = vm_authorize(msg, vm, MVM_ACTION_MANAGE, error);
         if (r <= 0)
@@ -148,7 +192,7 @@ int bus_vm_start(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
                                          vm_state_to_string(vm->state));
 
         /* Refuse what cannot start before any unit instance exists. */
-        r = launch_check(vm->config, &error_name, &problem);
+        r = launch_check(vm->name, vm->config, NULL, &error_name, &problem);
         if (r < 0)
                 return sd_bus_error_setf(error, error_name, "Cannot start VM '%s': %s.", vm->name, problem);
         if (streq(config_get_string(vm->config, CONFIG_ACCELERATOR), "kvm") &&
@@ -332,6 +376,7 @@ static const sd_bus_vtable vm_vtable_head[] = {
         SD_BUS_PROPERTY("StartedAt", "t", property_get_started_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StopReason", "s", property_get_stop_reason, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NeedsRestart", "b", property_get_needs_restart, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DriveInfo", "aa{sv}", property_get_drive_info, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", config), SD_BUS_NO_RESULT, method_update,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete,

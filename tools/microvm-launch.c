@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* microvm-launch: what microvm@NAME.service runs.
  *
- *   microvm-launch prepare NAME  ExecStartPre=+, as root: the bridges and TAP devices of the
- *                                VM's NICs.
+ *   microvm-launch prepare NAME  ExecStartPre=+, as root: the VM's cloud-init seed, and the
+ *                                bridges and TAP devices of its NICs.
  *   microvm-launch start NAME    ExecStart: reads and checks NAME's key file, chooses the
  *                                accelerator, reports READY=1 and execs the hypervisor, which
  *                                so becomes the unit's main process.
@@ -28,6 +28,8 @@
 #include "backend.h"
 #include "bus-errors.h"
 #include "bus-names.h"
+#include "cloud-init.h"
+#include "drives.h"
 #include "fileio.h"
 #include "daemon-config.h"
 #include "keyfile.h"
@@ -41,6 +43,7 @@
 #include "vm-files.h"
 #include "vm-name.h"
 #include "vm-state.h"
+#include "vm-seed.h"
 
 typedef struct Launch {
         const char *name;
@@ -354,6 +357,39 @@ static void launch_remove_recorded_taps(const Launch *l) {
         (void) unlink(path);
 }
 
+static int launch_seed_path(const Launch *l, char **ret) {
+        return asprintf(ret, "%s/" MVM_CLOUD_INIT_SEED_FILE, l->state_dir) < 0 ? -ENOMEM : 0;
+}
+
+/* The cloud-init seed in the state directory, built from the files [CloudInit] names as they are
+ * now; rebuilt only when its contents change. A VM without [CloudInit] keys gets none. */
+static int launch_make_seed(const Launch *l, const Config *config) {
+        _cleanup_(vm_seed_inputs_done) VMSeedInputs in = {};
+        _cleanup_free_ char *path = NULL;
+        g_autofree char *problem = NULL;
+        int r;
+
+        if (launch_seed_path(l, &path) < 0)
+                return log_oom();
+
+        if (!vm_seed_wanted(config)) {
+                if (unlink(path) < 0 && errno != ENOENT)
+                        log_warning_errno(errno, "Cannot remove the old seed %s, ignoring: %m", path);
+                return 0;
+        }
+
+        r = vm_seed_load(config, l->name, &in, &problem);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_INVALID_CONFIG, "%s.", problem ?: strerror(-r));
+
+        r = vm_seed_write(&in, path);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_SYSTEM_FAILURE, "Cannot write the cloud-init seed %s: %m.", path);
+        log_info("cloud-init seed %s: %s (instance-id %s, local-hostname %s).", path,
+                 r > 0 ? "written" : "up to date", in.instance_id, in.local_hostname);
+        return 0;
+}
+
 /* ExecStartPre=+, as root: what the hypervisor itself may not do. Each NIC's bridge (made if
  * missing) and its persistent TAP device, enslaved and up. On failure nothing it made is left. */
 static int verb_prepare(Launch *l) {
@@ -372,6 +408,10 @@ static int verb_prepare(Launch *l) {
         r = launch_load_config(l, &config, &error_name, &message);
         if (r < 0)
                 return start_failed(l, r, error_name, "%s.", message);
+
+        r = launch_make_seed(l, config);
+        if (r < 0)
+                return r;
 
         n = config->n_groups[CONFIG_SECTION_NETWORK];
         if (n == 0)
@@ -428,7 +468,10 @@ static int verb_prepare(Launch *l) {
 }
 
 static int verb_start(Launch *l) {
+        _cleanup_(drive_probes_done) DriveProbes probes = {};
         _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *seed_path = NULL;
+        g_autofree char *fill_problem = NULL;
         _cleanup_free_ char *binary = NULL, *accel_reason = NULL, *cmdline = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *problem = NULL;
@@ -443,10 +486,25 @@ static int verb_start(Launch *l) {
                 return start_failed(l, r, error_name, "%s.", error);
         ctx.config = config;
 
-        r = launch_check(config, &error_name, &problem);
+        r = launch_check(l->name, config, &probes, &error_name, &problem);
         if (r < 0)
                 return start_failed(l, r, error_name, "%s.", problem);
         backend = backend_get(config_get_string(config, CONFIG_HYPERVISOR));
+
+        r = drives_fill_config(config, &probes, &fill_problem);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_INVALID_DRIVE, "%s.", fill_problem ?: strerror(-r));
+
+        if (vm_seed_wanted(config)) {
+                r = launch_seed_path(l, &seed_path);
+                if (r < 0)
+                        return log_oom();
+                /* Made by the preparation, as root. */
+                if (access(seed_path, R_OK) < 0)
+                        return start_failed(l, errno, MVM_ERROR_START_FAILED, "The cloud-init seed %s is missing: "
+                                            "the unit's preparation (ExecStartPre=) did not make it: %m.", seed_path);
+                ctx.seed_path = seed_path;
+        }
 
         r = find_binary(backend->binary, &binary);
         if (r < 0)

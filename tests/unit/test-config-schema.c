@@ -38,6 +38,9 @@ static char *expand(const char *s) {
 #define MAC_BAD(t) "must be a MAC address like 02:00:00:12:34:56, not '" t "'"
 #define MAC_MULTICAST(t) "must be a unicast address, but '" t "' is multicast (the first octet is odd)"
 #define MAC_ZERO "must not be all zeros"
+#define CACHE_BAD(t) "must be one of 'writeback', 'writethrough', 'none', 'directsync', 'unsafe', not '" t "'"
+#define MULTILINE_CONTROL "must not contain control characters other than newlines and tabs"
+#define HOSTNAME_BAD(t) "must consist of letters, digits, '-', '.' and '_', not '" t "'"
 
 static const struct {
         ConfigKeyId id;
@@ -152,6 +155,48 @@ static const struct {
         { CONFIG_DRIVE_PATH, "/dev/vdb", "/dev/vdb", NULL },
         { CONFIG_DRIVE_PATH, "root.img", NULL, PATH_BAD("root.img") },
         { CONFIG_DRIVE_PATH, "", NULL, PATH_BAD("") },
+        /* Drive options: QEMU's names */
+        { CONFIG_DRIVE_FORMAT, "auto", "auto", NULL },
+        { CONFIG_DRIVE_FORMAT, "raw", "raw", NULL },
+        { CONFIG_DRIVE_FORMAT, "qcow2", "qcow2", NULL },
+        { CONFIG_DRIVE_FORMAT, "vmdk", NULL, "must be one of 'auto', 'raw', 'qcow2', not 'vmdk'" },
+        { CONFIG_DRIVE_FORMAT, "QCOW2", NULL, "must be one of 'auto', 'raw', 'qcow2', not 'QCOW2'" },
+        { CONFIG_DRIVE_CACHE, "writeback", "writeback", NULL },
+        { CONFIG_DRIVE_CACHE, "none", "none", NULL },
+        { CONFIG_DRIVE_CACHE, "unsafe", "unsafe", NULL },
+        { CONFIG_DRIVE_CACHE, "direct", NULL, CACHE_BAD("direct") },
+        { CONFIG_DRIVE_CACHE, "", NULL, CACHE_BAD("") },
+        { CONFIG_DRIVE_DISCARD, "yes", "yes", NULL },
+        { CONFIG_DRIVE_DISCARD, "off", "no", NULL },
+        { CONFIG_DRIVE_DISCARD, "unmap", NULL, B_BAD("unmap") },
+        /* cloud-init files: a path, or contents with their lines escaped onto one */
+        { CONFIG_CLOUD_INIT_USER_DATA, "", "", NULL },
+        { CONFIG_CLOUD_INIT_USER_DATA, "/etc/microvm/web.user-data", "/etc/microvm/web.user-data", NULL },
+        { CONFIG_CLOUD_INIT_USER_DATA, "#cloud-config\\npackages: [curl]\\n", "#cloud-config\\npackages: [curl]\\n", NULL },
+        { CONFIG_CLOUD_INIT_USER_DATA, "a\\tb\\r\\n\\\\", "a\\tb\\r\\n\\\\", NULL },
+        { CONFIG_CLOUD_INIT_USER_DATA, "\\s  x \\s", "\\s  x \\s", NULL },
+        { CONFIG_CLOUD_INIT_USER_DATA, "a\\sb", "a b", NULL },
+        { CONFIG_CLOUD_INIT_USER_DATA, "a\\qb", NULL, "has the unknown escape '\\q': use \\n, \\t, \\r, \\s or \\\\" },
+        { CONFIG_CLOUD_INIT_USER_DATA, "a\\", NULL, "must not end in a lone '\\' (write '\\\\' for a backslash)" },
+        { CONFIG_CLOUD_INIT_USER_DATA, "a\x01" "b", NULL, MULTILINE_CONTROL },
+        { CONFIG_CLOUD_INIT_META_DATA, "instance-id: i-1\\nlocal-hostname: web\\n", "instance-id: i-1\\nlocal-hostname: web\\n", NULL },
+        { CONFIG_CLOUD_INIT_META_DATA, "caf\xe9", NULL, "must be valid UTF-8" },
+        { CONFIG_CLOUD_INIT_NETWORK_CONFIG, "version: 2\\nethernets:\\n  eth0:\\n    dhcp4: true\\n",
+          "version: 2\\nethernets:\\n  eth0:\\n    dhcp4: true\\n", NULL },
+        { CONFIG_CLOUD_INIT_NETWORK_CONFIG, "x\x7f", NULL, MULTILINE_CONTROL },
+        { CONFIG_CLOUD_INIT_INSTANCE_ID, "", "", NULL },
+        { CONFIG_CLOUD_INIT_INSTANCE_ID, "i-0123456789", "i-0123456789", NULL },
+        { CONFIG_CLOUD_INIT_INSTANCE_ID, "i-1\\n", "i-1\\n", NULL },        /* not escaped: one line */
+        { CONFIG_CLOUD_INIT_INSTANCE_ID, "i-1\n", NULL, CONTROL },
+        { CONFIG_CLOUD_INIT_LOCAL_HOSTNAME, "", "", NULL },
+        { CONFIG_CLOUD_INIT_LOCAL_HOSTNAME, "web-1.example_org", "web-1.example_org", NULL },
+        { CONFIG_CLOUD_INIT_LOCAL_HOSTNAME, "0123456789012345678901234567890123456789012345678901234567890123",
+          "0123456789012345678901234567890123456789012345678901234567890123", NULL },   /* 64 */
+        { CONFIG_CLOUD_INIT_LOCAL_HOSTNAME, "01234567890123456789012345678901234567890123456789012345678901234",
+          NULL, "must be at most 64 characters long" },                                 /* 65 */
+        { CONFIG_CLOUD_INIT_LOCAL_HOSTNAME, "web 1", NULL, HOSTNAME_BAD("web 1") },
+        { CONFIG_CLOUD_INIT_LOCAL_HOSTNAME, "web/1", NULL, HOSTNAME_BAD("web/1") },
+        { CONFIG_CLOUD_INIT_LOCAL_HOSTNAME, " web", NULL, SPACE },
         /* Interface names: empty (the default bridge, a derived TAP), else what the kernel takes */
         { CONFIG_NETWORK_BRIDGE, "", "", NULL },
         { CONFIG_NETWORK_BRIDGE, "microvm0", "microvm0", NULL },
@@ -334,6 +379,7 @@ Test(config_schema, sections) {
                 { CONFIG_SECTION_BOOT, "Boot", NULL },
                 { CONFIG_SECTION_DRIVE, "Drive", "Drives" },
                 { CONFIG_SECTION_NETWORK, "Network", "Networks" },
+                { CONFIG_SECTION_CLOUD_INIT, "CloudInit", NULL },
         };
 
         cr_expect_eq(ELEMENTSOF(cases), (size_t) _CONFIG_SECTION_MAX, "a case per section");

@@ -92,9 +92,9 @@ static Config *from_keyfile_ok(const char *text) {
  * from its default. A new key whose checks none of these pass fails sample_value(). */
 static const char *const candidates[] = {
         "console=ttyS0 quiet", "mvm-sample0", "firecracker", "tcg", "02:00:00:12:34:56",
-        "/var/lib/microvm/images/sample.img", "2", "512", "yes",
+        "/var/lib/microvm/images/sample.img", "2", "512", "yes", "qcow2", "none",
         /* Second choices, for a second group whose values must differ from the first's. */
-        "/var/lib/microvm/images/other.img", "mvm-other0", "02:00:00:ab:cd:ef",
+        "/var/lib/microvm/images/other.img", "mvm-other0", "02:00:00:ab:cd:ef", "raw", "unsafe",
 };
 
 /* The key's nth sample value (0: the first); a new reference. */
@@ -257,6 +257,11 @@ Test(config, all_keys_through_every_face) {
         "'Hypervisor': <'qemu'>, 'Accelerator': <'auto'>, 'VCPUs': <uint32 1>, "                \
         "'MemoryMiB': <uint64 256>, 'Autostart': <false>"
 
+#define DRIVE_DEFAULTS "'Format': <'auto'>, 'Cache': <'writeback'>, 'Discard': <false>"
+#define CLOUD_INIT_DEFAULTS                                                                     \
+        "'UserData': <''>, 'MetaData': <''>, 'NetworkConfig': <''>, 'InstanceID': <''>, "       \
+        "'LocalHostname': <''>"
+
 Test(config, effective_and_set) {
         static const struct {
                 const char *name;
@@ -268,17 +273,17 @@ Test(config, effective_and_set) {
                   "{'Kernel': <'/k'>}",
                   "{'Kernel': <'/k'>}",
                   "{" EFFECTIVE_DEFAULTS ", 'Kernel': <'/k'>, 'Initrd': <''>, 'KernelCommandLine': <''>, "
-                  "'Drives': <@aa{sv} []>, 'Networks': <@aa{sv} []>}" },
+                  "'Drives': <@aa{sv} []>, 'Networks': <@aa{sv} []>, " CLOUD_INIT_DEFAULTS "}" },
                 { "defaults set explicitly",
                   "{'Kernel': <'/k'>, 'VCPUs': <uint32 1>, 'Initrd': <''>}",
                   "{'VCPUs': <uint32 1>, 'Kernel': <'/k'>, 'Initrd': <''>}",
                   "{" EFFECTIVE_DEFAULTS ", 'Kernel': <'/k'>, 'Initrd': <''>, 'KernelCommandLine': <''>, "
-                  "'Drives': <@aa{sv} []>, 'Networks': <@aa{sv} []>}" },
+                  "'Drives': <@aa{sv} []>, 'Networks': <@aa{sv} []>, " CLOUD_INIT_DEFAULTS "}" },
                 { "empty drive list",
                   "{'Kernel': <'/k'>, 'Drives': <@aa{sv} []>}",
                   "{'Kernel': <'/k'>}",
                   "{" EFFECTIVE_DEFAULTS ", 'Kernel': <'/k'>, 'Initrd': <''>, 'KernelCommandLine': <''>, "
-                  "'Drives': <@aa{sv} []>, 'Networks': <@aa{sv} []>}" },
+                  "'Drives': <@aa{sv} []>, 'Networks': <@aa{sv} []>, " CLOUD_INIT_DEFAULTS "}" },
                 { "drives",
                   "{'Drives': <[{'Path': <'/a'>}, {'Root': <true>, 'Path': <'/b'>}]>, 'Kernel': <'/k'>, "
                   "'MemoryMiB': <uint64 512>}",
@@ -287,8 +292,8 @@ Test(config, effective_and_set) {
                   "{'Hypervisor': <'qemu'>, 'Accelerator': <'auto'>, 'VCPUs': <uint32 1>, "
                   "'MemoryMiB': <uint64 512>, "
                   "'Autostart': <false>, 'Kernel': <'/k'>, 'Initrd': <''>, 'KernelCommandLine': <''>, "
-                  "'Drives': <[{'Path': <'/a'>, 'ReadOnly': <false>, 'Root': <false>}, "
-                  "{'Path': <'/b'>, 'ReadOnly': <false>, 'Root': <true>}]>, 'Networks': <@aa{sv} []>}" },
+                  "'Drives': <[{'Path': <'/a'>, 'ReadOnly': <false>, 'Root': <false>, " DRIVE_DEFAULTS "}, "
+                  "{'Path': <'/b'>, 'ReadOnly': <false>, 'Root': <true>, " DRIVE_DEFAULTS "}]>, 'Networks': <@aa{sv} []>, " CLOUD_INIT_DEFAULTS "}" },
                 { "networks",
                   "{'Networks': <[@a{sv} {}, {'TAP': <'tap1'>, 'Bridge': <'br1'>}, "
                   "{'MACAddress': <'02:00:00:00:00:02'>}]>, 'Kernel': <'/k'>}",
@@ -299,7 +304,7 @@ Test(config, effective_and_set) {
                   "'Drives': <@aa{sv} []>, "
                   "'Networks': <[{'Bridge': <''>, 'MACAddress': <''>, 'TAP': <''>}, "
                   "{'Bridge': <'br1'>, 'MACAddress': <''>, 'TAP': <'tap1'>}, "
-                  "{'Bridge': <''>, 'MACAddress': <'02:00:00:00:00:02'>, 'TAP': <''>}]>}" },
+                  "{'Bridge': <''>, 'MACAddress': <'02:00:00:00:00:02'>, 'TAP': <''>}]>, " CLOUD_INIT_DEFAULTS "}" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {

@@ -76,6 +76,16 @@ static const struct {
           "'Networks': <[{'Bridge': <'br-lan'>, 'MACAddress': <'52:54:00:AB:CD:EF'>, 'TAP': <'tap-web'>}, "
           "{'Bridge': <'microvm0'>}, @a{sv} {}, {'MACAddress': <''>, 'TAP': <''>}]>}",
           NULL },
+        /* Drive options, and cloud-init contents whose lines the key file escapes onto one. */
+        { "cloud-init",
+          "{'Kernel': <'/var/lib/microvm/images/vmlinuz'>, "
+          "'Drives': <[{'Path': <'/var/lib/microvm/web/root.qcow2'>, 'Root': <true>, 'Format': <'qcow2'>, "
+          "'Cache': <'none'>, 'Discard': <true>}]>, "
+          "'UserData': <'#cloud-config\\npackages:\\n  - curl\\nruncmd:\\n  - [ sh, -c, \"echo \\\\\\\\o/\" ]\\n'>, "
+          "'MetaData': <' leading and trailing spaces\\t '>, "
+          "'NetworkConfig': <'/etc/microvm/web.network-config'>, "
+          "'InstanceID': <'i-0123'>, 'LocalHostname': <'web-1'>}",
+          NULL },
         { "comments",
           "{'VCPUs': <uint32 2>, 'MemoryMiB': <uint64 1024>, 'Kernel': <'/var/lib/microvm/images/vmlinuz'>, "
           "'KernelCommandLine': <'console=ttyS0'>, "
@@ -171,8 +181,8 @@ Test(keyfile, print_empty) {
 }
 
 #define SECTION_HEADER "a section header is [Name]"
-#define SECTIONS "use [VM], [Boot], [Drive] or [Network]"
-#define OUTSIDE "is outside any section: put it under [VM], [Boot], [Drive] or [Network]"
+#define SECTIONS "use [VM], [Boot], [Drive], [Network] or [CloudInit]"
+#define OUTSIDE "is outside any section: put it under [VM], [Boot], [Drive], [Network] or [CloudInit]"
 #define U_BAD(t) "must be an unsigned decimal number below 2^32, not '" t "'"
 #define T_BAD(t) "must be an unsigned decimal number, not '" t "'"
 #define B_BAD(t) "must be a boolean (yes or no), not '" t "'"

@@ -49,7 +49,7 @@ static void check_here(const Config *c, Outcome *ret) {
         const char *error_name = NULL;
         _cleanup_free_ char *message = NULL;
 
-        ret->r = launch_check(c, &error_name, &message);
+        ret->r = launch_check("test", c, NULL, &error_name, &message);
         ret->error_name = g_strdup(error_name);
         ret->message = g_strdup(message);
 }
@@ -107,7 +107,7 @@ static void check_as_nobody(const Config *c, Outcome *ret) {
 
                 if (setgroups(0, NULL) < 0 || setgid(nobody->pw_gid) < 0 || setuid(nobody->pw_uid) < 0)
                         _exit(EXIT_FAILURE);
-                if (asprintf(&r, "%d", launch_check(c, &error_name, &message)) < 0)
+                if (asprintf(&r, "%d", launch_check("test", c, NULL, &error_name, &message)) < 0)
                         _exit(EXIT_FAILURE);
                 pipe_write_string(wfd, r);
                 pipe_write_string(wfd, error_name);
@@ -138,6 +138,7 @@ typedef enum Make {
         MAKE_NOTHING,           /* missing */
         MAKE_UNREADABLE,        /* mode 000 */
         MAKE_DIRECTORY,
+        MAKE_EMPTY,             /* a file of size 0 */
 } Make;
 
 static void make(const char *file, Make how) {
@@ -156,6 +157,9 @@ static void make(const char *file, Make how) {
         case MAKE_DIRECTORY:
                 cr_assert_eq(mkdir(path, 0755), 0, "mkdir %s: %m", path);
                 break;
+        case MAKE_EMPTY:
+                file_write(path, "", 0);
+                break;
         }
 }
 
@@ -163,7 +167,9 @@ static void make(const char *file, Make how) {
 #define EACCES_TEXT "Permission denied"
 #define KERNEL_FIX "put the file there or change Kernel="
 #define INITRD_FIX "put the file there or change Initrd="
-#define DRIVE_FIX "put the file there or change Path= in its [Drive] section"
+#define DRIVE_MISSING_FIX "create the image there, or give the drive the path of an existing one"
+#define DRIVE_UNREADABLE_FIX "make it readable (chmod, chown) or copy the image somewhere it is"
+#define DRIVE_KIND "a drive is an image file or a block device"
 
 /* Each case's key file names {dir}/vmlinuz, {dir}/initrd and the drives {dir}/a.img and
  * {dir}/b.img as it needs; make[] says what each of those is. */
@@ -185,7 +191,8 @@ static const struct {
         { "empty Initrd= is no initrd", "[Boot]\nKernel={dir}/vmlinuz\nInitrd=\n",
           { MAKE_FILE, MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING }, 0, NULL, NULL },
         { "a character device as a drive", "[Boot]\nKernel={dir}/vmlinuz\n[Drive]\nPath=/dev/null\n",
-          { MAKE_FILE, MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING }, 0, NULL, NULL },
+          { MAKE_FILE, MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING }, -ENOTBLK, MVM_ERROR_INVALID_DRIVE,
+          "Drives[0]: '/dev/null' is neither a regular file nor a block device: " DRIVE_KIND },
 
         { "kernel missing", KEYFILE_ALL, { MAKE_NOTHING, MAKE_FILE, MAKE_FILE, MAKE_FILE }, -ENOENT,
           MVM_ERROR_INVALID_CONFIG, "Kernel {dir}/vmlinuz cannot be read (" ENOENT_TEXT "): " KERNEL_FIX },
@@ -205,13 +212,40 @@ static const struct {
           MVM_ERROR_INVALID_CONFIG, "Initrd {dir}/initrd is a directory, not a file" },
 
         { "first drive missing", KEYFILE_ALL, { MAKE_FILE, MAKE_FILE, MAKE_NOTHING, MAKE_FILE }, -ENOENT,
-          MVM_ERROR_INVALID_CONFIG, "Drive {dir}/a.img cannot be read (" ENOENT_TEXT "): " DRIVE_FIX },
+          MVM_ERROR_INVALID_DRIVE, "Drives[0]: '{dir}/a.img' does not exist: " DRIVE_MISSING_FIX },
         { "second drive missing", KEYFILE_ALL, { MAKE_FILE, MAKE_FILE, MAKE_FILE, MAKE_NOTHING }, -ENOENT,
-          MVM_ERROR_INVALID_CONFIG, "Drive {dir}/b.img cannot be read (" ENOENT_TEXT "): " DRIVE_FIX },
+          MVM_ERROR_INVALID_DRIVE, "Drives[1]: '{dir}/b.img' does not exist: " DRIVE_MISSING_FIX },
         { "read-only drive unreadable", KEYFILE_ALL, { MAKE_FILE, MAKE_FILE, MAKE_FILE, MAKE_UNREADABLE },
-          -EACCES, MVM_ERROR_INVALID_CONFIG, "Drive {dir}/b.img cannot be read (" EACCES_TEXT "): " DRIVE_FIX },
+          -EACCES, MVM_ERROR_INVALID_DRIVE,
+          "Drives[1]: '{dir}/b.img' cannot be read (" EACCES_TEXT "): " DRIVE_UNREADABLE_FIX },
         { "drive a directory", KEYFILE_ALL, { MAKE_FILE, MAKE_FILE, MAKE_DIRECTORY, MAKE_FILE }, -EISDIR,
-          MVM_ERROR_INVALID_CONFIG, "Drive {dir}/a.img is a directory, not a file" },
+          MVM_ERROR_INVALID_DRIVE, "Drives[0]: '{dir}/a.img' is a directory: " DRIVE_KIND },
+        { "drive empty", KEYFILE_ALL, { MAKE_FILE, MAKE_FILE, MAKE_EMPTY, MAKE_FILE }, -EINVAL,
+          MVM_ERROR_INVALID_DRIVE, "Drives[0]: '{dir}/a.img' is empty: give it contents (mkfs.ext4, qemu-img "
+          "create) or at least a size (truncate -s) first" },
+        { "root drive without a filesystem", "[Boot]\nKernel={dir}/vmlinuz\n[Drive]\nPath={dir}/a.img\nRoot=yes\n",
+          { MAKE_FILE, MAKE_NOTHING, MAKE_FILE, MAKE_NOTHING }, -EMEDIUMTYPE, MVM_ERROR_INVALID_DRIVE,
+          "Drives[0] is the root drive, but '{dir}/a.img' holds no filesystem microvm recognises: make one "
+          "(mkfs.ext4), use it as a data drive rather than the root, or set root= yourself" },
+        { "root drive with root= given", "[Boot]\nKernel={dir}/vmlinuz\nKernelCommandLine=root=/dev/vda1\n"
+          "[Drive]\nPath={dir}/a.img\nRoot=yes\n",
+          { MAKE_FILE, MAKE_NOTHING, MAKE_FILE, MAKE_NOTHING }, 0, NULL, NULL },
+        { "Format=qcow2 of a raw image", "[Boot]\nKernel={dir}/vmlinuz\n[Drive]\nPath={dir}/a.img\nFormat=qcow2\n",
+          { MAKE_FILE, MAKE_NOTHING, MAKE_FILE, MAKE_NOTHING }, -EMEDIUMTYPE, MVM_ERROR_INVALID_DRIVE,
+          "Drives[0] '{dir}/a.img': Format=qcow2, but the image is not qcow2 (no qcow2 header): use Format=raw "
+          "or auto" },
+
+        /* cloud-init files are read as the start would read them. */
+        { "UserData file missing", "[Boot]\nKernel={dir}/vmlinuz\n[CloudInit]\nUserData={dir}/initrd\n",
+          { MAKE_FILE, MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING }, -ENOENT, MVM_ERROR_INVALID_CONFIG,
+          "CloudInit UserData: '{dir}/initrd' cannot be read (" ENOENT_TEXT "): put the file there, or give "
+          "the contents themselves instead of a path" },
+        { "UserData inline", "[Boot]\nKernel={dir}/vmlinuz\n[CloudInit]\nUserData=#cloud-config\\n\n",
+          { MAKE_FILE, MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING }, 0, NULL, NULL },
+        { "MetaData file a directory", "[Boot]\nKernel={dir}/vmlinuz\n[CloudInit]\nMetaData={dir}/initrd\n",
+          { MAKE_FILE, MAKE_DIRECTORY, MAKE_NOTHING, MAKE_NOTHING }, -EISDIR, MVM_ERROR_INVALID_CONFIG,
+          "CloudInit MetaData: '{dir}/initrd' cannot be read (Is a directory): put the file there, or give "
+          "the contents themselves instead of a path" },
 
         /* The first problem in the order kernel, initrd, drives is the one reported. */
         { "everything missing", KEYFILE_ALL, { MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING, MAKE_NOTHING },

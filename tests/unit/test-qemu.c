@@ -25,6 +25,7 @@ static const struct {
         uint64_t tsc_khz;
         const char *runtime_dir;        /* NULL: /run/microvm/VM */
         const char *state_dir;          /* NULL: /var/lib/microvm/VM */
+        const char *seed_path;          /* the cloud-init seed; NULL: none */
 } cases[] = {
         { "minimal", BOOT, "web", ACCELERATOR_TCG, TSC_KHZ },
         { "initrd-cmdline",
@@ -44,6 +45,15 @@ static const struct {
           "\n[Drive]\nPath=/dev/vg0/db-scratch\nReadOnly=no\n"
           "\n[Drive]\nPath=/var/lib/microvm/images/seed.iso\nReadOnly=yes\nRoot=no\n",
           "db", ACCELERATOR_TCG, TSC_KHZ },
+        /* Format= as the launcher resolved it, the cache modes, discard; the seed last, read-only. */
+        { "drive-options",
+          BOOT
+          "\n[Drive]\nPath=/var/lib/microvm/db/root.qcow2\nRoot=yes\nFormat=qcow2\nCache=none\nDiscard=yes\n"
+          "\n[Drive]\nPath=/var/lib/microvm/images/data.img\nFormat=raw\nReadOnly=yes\nCache=unsafe\n"
+          "\n[Drive]\nPath=/dev/vg0/db-log\nCache=directsync\nDiscard=yes\n",
+          "db", ACCELERATOR_TCG, TSC_KHZ, NULL, NULL, "/var/lib/microvm/db/cidata.iso" },
+        { "seed-only", BOOT "[CloudInit]\nLocalHostname=web\n", "web", ACCELERATOR_TCG, TSC_KHZ, NULL, NULL,
+          "/var/lib/microvm/web/cidata.iso" },
         /* ',' separates QEMU's option values: doubled inside -drive and -chardev, where it would
          * end the value, but not in -kernel, -initrd and -append, which QEMU takes whole. */
         { "commas",
@@ -108,6 +118,7 @@ Test(qemu, golden_argv) {
                         .state_dir = cases[i].state_dir ?: state,
                         .accelerator = cases[i].accelerator,
                         .tsc_khz = cases[i].tsc_khz,
+                        .seed_path = cases[i].seed_path,
                 };
 
                 cr_assert_eq(qemu->build_argv(&ctx, &argv), 0, "%s", name);
