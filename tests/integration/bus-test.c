@@ -1153,3 +1153,17 @@ unsigned bt_ping(const char *address, unsigned count, uint64_t timeout_usec) {
         }
         return replies;
 }
+
+void bt_make_image(const char *path, const char *kind) {
+        g_autofree char *out = NULL;
+        int r;
+
+        if (streq(kind, "ext4"))
+                r = bt_run(&out, "mkdir -p \"$(dirname '%s')\" && rm -f '%s' && "
+                           "mkfs.ext4 -q -F -L mvm-test '%s' 4M", path, path, path);
+        else if (streq(kind, "blank"))
+                r = bt_run(&out, "mkdir -p \"$(dirname '%s')\" && rm -f '%s' && truncate -s 1M '%s'", path, path, path);
+        else
+                cr_assert_fail("bt_make_image: unknown kind '%s'", kind);
+        cr_assert_eq(r, 0, "making %s image %s: %s", kind, path, out);
+}

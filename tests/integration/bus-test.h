@@ -105,6 +105,9 @@ void bt_write_file(const char *path, const char *contents);
 void bt_assert_file(const char *path, const char *expected, const char *what);
 /* BT_CONFIG_DIR/NAME.vm, owned. */
 char *bt_key_file(const char *name);
+/* An image to attach as a drive: "ext4" (a 4 MiB ext4 filesystem labelled mvm-test) or "blank" (1 MiB
+ * of zeros). Replaces what is at path; makes missing directories. */
+void bt_make_image(const char *path, const char *kind);
 /* The sorted entries of a directory, joined by newlines (owned); "" if it does not exist. */
 char *bt_list_dir(const char *dir);
 

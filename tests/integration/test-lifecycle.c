@@ -33,6 +33,8 @@ static char *dict_keys(GVariant *dict) {
         return g_strjoinv(",", (char **) keys);
 }
 
+#define DRIVE_DEFAULTS "'Format': <'auto'>, 'Cache': <'writeback'>, 'Discard': <false>"
+
 Test(lifecycle, create) {
         _cleanup_(bt_freep) BusTest *t = bt_new();
         g_autofree char *path = NULL, *file = NULL, *busctl = NULL, *body = NULL;
@@ -41,6 +43,7 @@ Test(lifecycle, create) {
         const BusSignal *s;
         int r;
 
+        bt_make_image("/var/lib/microvm/images/web.img", "ext4");
         path = bt_create_vm(t, "itl-web",
                             "{'Kernel': <'" KERNEL "'>, 'VCPUs': <uint32 2>, 'MemoryMiB': <uint64 512>, "
                             "'Drives': <[{'Path': <'/var/lib/microvm/images/web.img'>, 'Root': <true>}]>}");
@@ -76,7 +79,8 @@ Test(lifecycle, create) {
                 { "ConfigFile", "'/etc/microvm/vms/itl-web.vm'" },
                 { "Transient", "false" },
                 { "Drives",
-                  "[{'Path': <'/var/lib/microvm/images/web.img'>, 'ReadOnly': <false>, 'Root': <true>}]" },
+                  "[{'Path': <'/var/lib/microvm/images/web.img'>, 'ReadOnly': <false>, 'Root': <true>, "
+                  "'Format': <'auto'>, 'Cache': <'writeback'>, 'Discard': <false>}]" },
                 { "Hypervisor", "'qemu'" },
                 { "Accelerator", "'auto'" },
                 { "VCPUs", "uint32 2" },
@@ -186,6 +190,9 @@ Test(lifecycle, update_drives) {
         g_autofree char *path = NULL, *file = NULL, *names = NULL;
         g_autoptr(GVariant) props = NULL, changed = NULL;
 
+        bt_make_image("/srv/a.img", "ext4");
+        bt_make_image("/srv/b.img", "blank");
+        bt_make_image("/srv/c.img", "blank");
         path = bt_create_vm(t, "itl-drv",
                             "{'Kernel': <'" KERNEL "'>, 'Drives': <[{'Path': <'/srv/a.img'>, 'Root': <true>}, "
                             "{'Path': <'/srv/b.img'>, 'ReadOnly': <true>}]>}");
@@ -197,10 +204,10 @@ Test(lifecycle, update_drives) {
         bt_update_vm(t, "itl-drv", "{'Drives': <[{'Path': <'/srv/c.img'>, 'ReadOnly': <true>}]>}");
         names = expect_properties_changed(t, path, &changed, "update Drives");
         cr_assert_str_eq(names, "Drives", "update Drives: PropertiesChanged names %s", names);
-        bt_assert_entry(changed, "Drives", "[{'Path': <'/srv/c.img'>, 'ReadOnly': <true>, 'Root': <false>}]",
+        bt_assert_entry(changed, "Drives", "[{'Path': <'/srv/c.img'>, 'ReadOnly': <true>, 'Root': <false>, " DRIVE_DEFAULTS "}]",
                         "update Drives: PropertiesChanged");
         props = bt_vm_properties(t, path, "update Drives");
-        bt_assert_entry(props, "Drives", "[{'Path': <'/srv/c.img'>, 'ReadOnly': <true>, 'Root': <false>}]",
+        bt_assert_entry(props, "Drives", "[{'Path': <'/srv/c.img'>, 'ReadOnly': <true>, 'Root': <false>, " DRIVE_DEFAULTS "}]",
                         "update Drives: GetAll");
         bt_assert_file(file,
                        "[Boot]\n"

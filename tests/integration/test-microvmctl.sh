@@ -38,6 +38,7 @@ cleanup() {
         done
         microvmctl delete "$vm" "$vm_file" "$vm_mixed" "$vm_run" "$vm_stubborn" >/dev/null 2>&1 || true
         rm -rf "$scratch"
+        rm -f /var/lib/microvm/{root,data,other,a,b}.img
 }
 trap cleanup EXIT
 
@@ -153,6 +154,11 @@ check_json "$keys" '[(k["Required"], "Default" in k) for k in j if k["Key"] == "
 microvmctl keys | grep -Eq '^Drive +Root +b +no ' || fail "keys table lacks Drive Root"
 
 step "create $vm with --set and --drive"
+mkdir -p /var/lib/microvm
+mkfs.ext4 -q -F -L ctl-root /var/lib/microvm/root.img 4M
+for image in data other a b; do
+        truncate -s 1M "/var/lib/microvm/$image.img"
+done
 out=$(microvmctl create "$vm" --set VCPUs=2 --set MemoryMiB=512 --set Kernel=/boot/vmlinuz \
         --set Autostart=yes --set KernelCommandLine='console=ttyS0 quiet' \
         --drive Path=/var/lib/microvm/root.img,Root=yes --drive Path=/var/lib/microvm/data.img,ReadOnly=on)
@@ -165,8 +171,12 @@ check_json "$json" 'j["VCPUs"] == 2 and j["MemoryMiB"] == 512'
 check_json "$json" 'j["Autostart"] is True and j["Transient"] is False'
 check_json "$json" 'j["Kernel"] == "/boot/vmlinuz" and j["KernelCommandLine"] == "console=ttyS0 quiet"'
 check_json "$json" 'j["Hypervisor"] == "qemu" and j["Initrd"] == ""'
-check_json "$json" 'j["Drives"] == [{"Path": "/var/lib/microvm/root.img", "ReadOnly": False, "Root": True},
-                                    {"Path": "/var/lib/microvm/data.img", "ReadOnly": True, "Root": False}]'
+check_json "$json" 'j["Drives"] == [{"Path": "/var/lib/microvm/root.img", "ReadOnly": False, "Root": True,
+                                     "Format": "auto", "Cache": "writeback", "Discard": False},
+                                    {"Path": "/var/lib/microvm/data.img", "ReadOnly": True, "Root": False,
+                                     "Format": "auto", "Cache": "writeback", "Discard": False}]'
+check_json "$json" '[(d["Type"], d["Label"], d["Format"], d["Size"], d["Problem"]) for d in j["DriveInfo"]]
+                    == [("ext4", "ctl-root", "raw", 4194304, ""), ("", "", "raw", 1048576, "")]'
 
 step "show prints Key=value lines, one Drive= line per drive"
 microvmctl show "$vm" >"$scratch/show"
@@ -174,8 +184,10 @@ expect_line "$scratch/show" "Name=$vm"
 expect_line "$scratch/show" "VCPUs=2"
 expect_line "$scratch/show" "Autostart=yes"
 expect_line "$scratch/show" "KernelCommandLine=console=ttyS0 quiet"
-expect_line "$scratch/show" "Drive=Path=/var/lib/microvm/root.img ReadOnly=no Root=yes"
-expect_line "$scratch/show" "Drive=Path=/var/lib/microvm/data.img ReadOnly=yes Root=no"
+expect_line "$scratch/show" "Drive=Path=/var/lib/microvm/root.img ReadOnly=no Root=yes Format=auto Cache=writeback Discard=no"
+expect_line "$scratch/show" "Drive=Path=/var/lib/microvm/data.img ReadOnly=yes Root=no Format=auto Cache=writeback Discard=no"
+grep -q "^DriveInfo=Path=/var/lib/microvm/root.img .*Type=ext4 Label=ctl-root " "$scratch/show" ||
+        fail "show lacks the root drive's DriveInfo line: $(grep DriveInfo "$scratch/show")"
 
 step "the key file holds what was set"
 file="$config_dir/$vm.vm"
@@ -227,7 +239,8 @@ expect_line "$file" "VCPUs=4"
 step "update: a --drive list replaces the drives, --drive= removes them"
 microvmctl update "$vm" --drive Path=/var/lib/microvm/other.img
 check_json "$(microvmctl show --json "$vm")" \
-        'j["Drives"] == [{"Path": "/var/lib/microvm/other.img", "ReadOnly": False, "Root": False}]'
+        'j["Drives"] == [{"Path": "/var/lib/microvm/other.img", "ReadOnly": False, "Root": False,
+                          "Format": "auto", "Cache": "writeback", "Discard": False}]'
 microvmctl update "$vm" --drive=
 check_json "$(microvmctl show --json "$vm")" 'j["Drives"] == [] and j["VCPUs"] == 4'
 grep -qFx '[Drive]' "$file" && fail "$file still has a [Drive] section"
@@ -264,6 +277,10 @@ expect_fail 1 "both have Root=yes" microvmctl create "$bad" --set Kernel=/k \
 expect_fail 1 "VCPUs must be between 1 and 256, not 0" microvmctl update "$vm" --set VCPUs=0
 expect_fail 1 "VCPUs must be an unsigned decimal number" microvmctl update "$vm" --set VCPUs=abc
 expect_fail 1 "Drives[0].Path is required" microvmctl update "$vm" --drive ReadOnly=yes
+expect_fail 1 "Drives[0]: '/var/lib/microvm/missing.img' does not exist" \
+        microvmctl create "$bad" --set Kernel=/k --drive Path=/var/lib/microvm/missing.img
+expect_fail 1 "Drives[1] is the root drive, but '/var/lib/microvm/data.img' holds no filesystem" \
+        microvmctl update "$vm" --drive Path=/var/lib/microvm/a.img --drive Path=/var/lib/microvm/data.img,Root=yes
 expect_fail 1 "No VM '$missing'" microvmctl show "$missing"
 expect_fail 1 "No VM '$missing'" microvmctl update "$missing" --set VCPUs=2
 expect_fail 1 "No VM '$missing'" microvmctl delete "$missing"

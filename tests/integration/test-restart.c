@@ -44,6 +44,8 @@ static char *fleet_state(BusTest *t, const char *what) {
 }
 
 static char *create_fleet(BusTest *t) {
+        bt_make_image("/srv/root.img", "ext4");
+        bt_make_image("/srv/data.img", "blank");
         for (size_t i = 0; i < ELEMENTSOF(fleet); i++)
                 g_free(bt_create_vm(t, fleet[i].name, fleet[i].config));
         return fleet_state(t, "before");
