@@ -1167,3 +1167,19 @@ void bt_make_image(const char *path, const char *kind) {
                 cr_assert_fail("bt_make_image: unknown kind '%s'", kind);
         cr_assert_eq(r, 0, "making %s image %s: %s", kind, path, out);
 }
+
+void bt_assert_refused(BusTest *t, const char *member, GVariant *args, const char *error_name, const char *fragment,
+                       const char *what) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_autofree char *before = NULL;
+        int r;
+
+        bt_sync(t);
+        before = bt_snapshot(t);
+        bt_clear_signals(t);
+
+        r = bt_call_timeout(t, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, member, args, BT_BOOT_TIMEOUT_USEC, NULL,
+                            &error);
+        bt_assert_error(r, &error, error_name, fragment, what);
+        bt_assert_unchanged(t, before, what);
+}

@@ -122,6 +122,10 @@ char *bt_snapshot(BusTest *t);
 void bt_assert_unchanged(BusTest *t, const char *before, const char *what);
 /* Asserts that BT_CONFIG_DIR holds no temporary file of an atomic write (".NAME.vm.tmp..."). */
 void bt_assert_no_temp_files(const char *what);
+/* Calls the manager's member (bounded by BT_BOOT_TIMEOUT_USEC), which must fail with error_name and
+ * a message containing fragment, and change nothing microvmd shows (bt_assert_unchanged()). */
+void bt_assert_refused(BusTest *t, const char *member, GVariant *args, const char *error_name, const char *fragment,
+                       const char *what);
 
 /* Runs a shell command; returns its exit status, and its output (stdout and stderr, owned) if
  * ret_output. */

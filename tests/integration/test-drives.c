@@ -25,23 +25,6 @@ static void run_ok(const char *what, const char *command) {
         cr_assert_eq(bt_run(&out, "%s", command), 0, "%s: '%s' failed: %s", what, command, out);
 }
 
-/* The call must fail with error_name and a message containing fragment, and change nothing. */
-static void assert_refused(BusTest *t, const char *member, GVariant *args, const char *error_name,
-                           const char *fragment, const char *what) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        g_autofree char *before = NULL;
-        int r;
-
-        bt_sync(t);
-        before = bt_snapshot(t);
-        bt_clear_signals(t);
-
-        r = bt_call_timeout(t, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, member, args, BT_BOOT_TIMEOUT_USEC, NULL,
-                            &error);
-        bt_assert_error(r, &error, error_name, fragment, what);
-        bt_assert_unchanged(t, before, what);
-}
-
 static void make_images(void) {
         run_ok("images", "mkdir -p " IMAGES " " IMAGES "/dir && "
                "mkfs.ext4 -q -F -L itd-root " IMAGES "/root.ext4 8M && "
@@ -97,7 +80,7 @@ Test(drives, bad_input_create) {
                 g_autofree char *text = g_strdup_printf("{'Kernel': <'/k'>, %s}", cases[i].config);
                 g_autofree char *seed_dir = g_strdup_printf(BT_STATE_DIR "/" PREFIX "bad%zu", i);
 
-                assert_refused(t, "CreateVM",
+                bt_assert_refused(t, "CreateVM",
                                g_variant_new("(s@a{sv})", PREFIX "bad", bt_config(text)),
                                cases[i].error, cases[i].fragment, cases[i].what);
                 /* No seed either: nothing is built before a start. */
@@ -112,14 +95,14 @@ Test(drives, bad_input_update) {
 
         make_images();
         g_free(bt_create_vm(t, PREFIX "upd", "{'Kernel': <'/k'>, " DRIVE(IMAGES "/blank.img", "") "}"));
-        assert_refused(t, "UpdateVM",
+        bt_assert_refused(t, "UpdateVM",
                        g_variant_new("(s@a{sv})", PREFIX "upd", bt_config("{" DRIVE(IMAGES "/nothing.img", "") "}")),
                        "org.microvm.Error.InvalidDrive", "does not exist", "UpdateVM to a missing image");
-        assert_refused(t, "UpdateVM",
+        bt_assert_refused(t, "UpdateVM",
                        g_variant_new("(s@a{sv})", PREFIX "upd",
                                      bt_config("{" DRIVE(IMAGES "/blank.img", ", 'Root': <true>") "}")),
                        "org.microvm.Error.InvalidDrive", "holds no filesystem", "UpdateVM: blank image as root");
-        assert_refused(t, "UpdateVM",
+        bt_assert_refused(t, "UpdateVM",
                        g_variant_new("(s@a{sv})", PREFIX "upd", bt_config("{'Hypervisor': <'firecracker'>, "
                                                                           DRIVE(IMAGES "/disk.qcow2", "") "}")),
                        "org.microvm.Error.InvalidDrive", "takes only raw images", "UpdateVM: qcow2 for Firecracker");
@@ -146,7 +129,7 @@ Test(drives, start_rechecks) {
         g_free(bt_create_vm(t, name, config));
         run_ok("vanish", "rm " IMAGES "/vanishing.ext4");
 
-        assert_refused(t, "StartVM", g_variant_new("(s)", name), "org.microvm.Error.InvalidDrive",
+        bt_assert_refused(t, "StartVM", g_variant_new("(s)", name), "org.microvm.Error.InvalidDrive",
                        "Drives[0]: '" IMAGES "/vanishing.ext4' does not exist", "StartVM without its root image");
         bt_assert_vm_unit_gone(name, "StartVM without its root image");
 

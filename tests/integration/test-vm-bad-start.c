@@ -20,29 +20,11 @@ static void cleanup(void) {
 
 TestSuite(vm_bad_start, .init = cleanup, .fini = cleanup);
 
-/* Makes the call, which must fail with error_name and a message containing fragment, and change
- * nothing microvmd shows. */
-static void assert_refused(BusTest *t, const char *member, GVariant *args, const char *error_name,
-                           const char *fragment, const char *what) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        g_autofree char *before = NULL;
-        int r;
-
-        bt_sync(t);
-        before = bt_snapshot(t);
-        bt_clear_signals(t);
-
-        r = bt_call_timeout(t, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, member, args, BT_BOOT_TIMEOUT_USEC, NULL,
-                            &error);
-        bt_assert_error(r, &error, error_name, fragment, what);
-        bt_assert_unchanged(t, before, what);
-}
-
 Test(vm_bad_start, unknown_vm) {
         static const char name[] = PREFIX "nosuch";
         _cleanup_(bt_freep) BusTest *t = bt_new();
 
-        assert_refused(t, "StartVM", g_variant_new("(s)", name), "org.microvm.Error.NoSuchVM",
+        bt_assert_refused(t, "StartVM", g_variant_new("(s)", name), "org.microvm.Error.NoSuchVM",
                        "No VM '" PREFIX "nosuch'", "StartVM of an unknown VM");
         bt_assert_vm_unit_gone(name, "StartVM of an unknown VM");
 }
@@ -56,7 +38,7 @@ Test(vm_bad_start, kernel_vanished) {
         cr_assert(unlink(VANISHING_KERNEL) >= 0, "kernel vanished: removing " VANISHING_KERNEL ": %s",
                   strerror(errno));
 
-        assert_refused(t, "StartVM", g_variant_new("(s)", name), "org.microvm.Error.InvalidConfig", VANISHING_KERNEL,
+        bt_assert_refused(t, "StartVM", g_variant_new("(s)", name), "org.microvm.Error.InvalidConfig", VANISHING_KERNEL,
                        "StartVM without its kernel");
         bt_assert_vm_unit_gone(name, "StartVM without its kernel");
 }
@@ -99,10 +81,10 @@ Test(vm_bad_start, running) {
         bt_start_vm(t, name);
         pid = bt_unit_property(unit, "MainPID");
 
-        assert_refused(t, "StartVM", g_variant_new("(s)", name), "org.microvm.Error.InvalidState", "running already",
+        bt_assert_refused(t, "StartVM", g_variant_new("(s)", name), "org.microvm.Error.InvalidState", "running already",
                        "StartVM of a running VM");
         for (size_t i = 0; i < ELEMENTSOF(bad_signals); i++)
-                assert_refused(t, "KillVM", g_variant_new("(si)", name, bad_signals[i].signo),
+                bt_assert_refused(t, "KillVM", g_variant_new("(si)", name, bad_signals[i].signo),
                                "org.microvm.Error.InvalidArgument", "is not a signal number", bad_signals[i].what);
 
         /* The VM ran on, untouched. */
@@ -120,9 +102,9 @@ Test(vm_bad_start, not_running) {
 
         /* Never started... */
         g_free(bt_create_vm(t, name, config));
-        assert_refused(t, "StopVM", g_variant_new("(st)", name, G_GUINT64_CONSTANT(0)),
+        bt_assert_refused(t, "StopVM", g_variant_new("(st)", name, G_GUINT64_CONSTANT(0)),
                        "org.microvm.Error.InvalidState", "is not running (it is defined)", "StopVM of a defined VM");
-        assert_refused(t, "KillVM", g_variant_new("(si)", name, SIGKILL), "org.microvm.Error.InvalidState",
+        bt_assert_refused(t, "KillVM", g_variant_new("(si)", name, SIGKILL), "org.microvm.Error.InvalidState",
                        "is not running (it is defined)", "KillVM of a defined VM");
         bt_assert_vm_unit_gone(name, "StopVM of a defined VM");
 
@@ -131,7 +113,7 @@ Test(vm_bad_start, not_running) {
         bt_kill_vm(t, name, SIGKILL);
         cr_assert(bt_wait_vm_state(t, name, "stopped", BT_TIMEOUT_USEC), "not running: the VM did not stop");
         bt_assert_vm_unit_gone(name, "StopVM of a stopped VM");
-        assert_refused(t, "StopVM", g_variant_new("(st)", name, G_GUINT64_CONSTANT(0)),
+        bt_assert_refused(t, "StopVM", g_variant_new("(st)", name, G_GUINT64_CONSTANT(0)),
                        "org.microvm.Error.InvalidState", "is not running (it is stopped)", "StopVM of a stopped VM");
         bt_assert_vm_unit_gone(name, "StopVM of a stopped VM");
 }
@@ -187,7 +169,7 @@ Test(vm_bad_start, kvm_unusable) {
         /* The probe's verdict is cached now, and microvmd answers from it before any unit runs. */
         cache = bt_read_file(KVM_PROBE_CACHE);
         cr_assert(cache && g_str_has_prefix(cache, "tcg "), "kvm: the probe cached '%s', not a tcg verdict", cache);
-        assert_refused(t, "StartVM", g_variant_new("(s)", names[1]), "org.microvm.Error.HypervisorUnavailable",
+        bt_assert_refused(t, "StartVM", g_variant_new("(s)", names[1]), "org.microvm.Error.HypervisorUnavailable",
                        "KVM is not usable here", "Accelerator=kvm, the verdict cached");
         bt_assert_vm_unit_gone(names[1], "Accelerator=kvm, the verdict cached");
 }
