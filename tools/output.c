@@ -72,6 +72,7 @@ static void output_groups(const char *property, GVariant *groups) {
 }
 
 int output_properties(GVariant *dict, const OutputFormat *f) {
+        ConfigKeyId id;
         GVariantIter iter;
         const char *key;
         GVariant *value;
@@ -87,7 +88,11 @@ int output_properties(GVariant *dict, const OutputFormat *f) {
                         output_groups(key, value);
                         continue;
                 }
-                text = output_value_text(value);
+                /* A schema key as its key file has it: a file's contents stay on their line. */
+                id = config_key_from_bus_name(key);
+                text = id >= 0 && g_variant_is_of_type(value, G_VARIANT_TYPE(config_key_get(id)->type))
+                               ? config_value_to_text(id, value)
+                               : output_value_text(value);
                 printf("%s=%s\n", key, text);
         }
         return 0;

@@ -236,6 +236,16 @@ json=$(microvmctl show --json "$vm")
 check_json "$json" 'j["VCPUs"] == 4 and j["MemoryMiB"] == 512 and len(j["Drives"]) == 2'
 expect_line "$file" "VCPUs=4"
 
+step "cloud-init contents: escaped on the command line and in show, real lines in JSON and the seed's key"
+microvmctl update "$vm" --set 'UserData=#cloud-config\nruncmd: [ "echo hi" ]\n' --set LocalHostname=ctl-host
+microvmctl show "$vm" >"$scratch/show"
+expect_line "$scratch/show" 'UserData=#cloud-config\nruncmd: [ "echo hi" ]\n'
+expect_line "$scratch/show" 'LocalHostname=ctl-host'
+check_json "$(microvmctl show --json "$vm")" 'j["UserData"] == "#cloud-config\nruncmd: [ \"echo hi\" ]\n"'
+expect_line "$file" 'UserData=#cloud-config\nruncmd: [ "echo hi" ]\n'
+expect_fail 1 "UserData has the unknown escape" microvmctl update "$vm" --set 'UserData=a\qb'
+microvmctl update "$vm" --set UserData= --set LocalHostname=
+
 step "update: a --drive list replaces the drives, --drive= removes them"
 microvmctl update "$vm" --drive Path=/var/lib/microvm/other.img
 check_json "$(microvmctl show --json "$vm")" \
