@@ -12,6 +12,8 @@
 
 #define VCPUS_MAX 256u
 #define MEMORY_MIB_MIN 16u
+/* Within the unit's TimeoutStartSec=, which also bounds the boot before the wait. */
+#define READY_TIMEOUT_SEC_MAX 600u
 
 static const ConfigSectionInfo sections[_CONFIG_SECTION_MAX] = {
         [CONFIG_SECTION_VM] = {
@@ -77,6 +79,24 @@ static int check_vcpus(GVariant *value, char **ret_problem) {
 
         if (n < 1 || n > VCPUS_MAX)
                 return problem(ret_problem, "must be between 1 and %u, not %" PRIu32, VCPUS_MAX, n);
+        return 0;
+}
+
+/* 0 asks for one; 1 and 2 are the hypervisor's and the host's; 2^32-1 is VMADDR_CID_ANY. */
+static int check_vsock_cid(GVariant *value, char **ret_problem) {
+        uint32_t cid = g_variant_get_uint32(value);
+
+        if (cid != 0 && (cid < VSOCK_CID_MIN || cid == UINT32_MAX))
+                return problem(ret_problem, "must be 0 (assign one) or between %u and %u, not %" PRIu32,
+                               VSOCK_CID_MIN, UINT32_MAX - 1, cid);
+        return 0;
+}
+
+static int check_ready_timeout(GVariant *value, char **ret_problem) {
+        uint32_t sec = g_variant_get_uint32(value);
+
+        if (sec < 1 || sec > READY_TIMEOUT_SEC_MAX)
+                return problem(ret_problem, "must be between 1 and %u, not %" PRIu32, READY_TIMEOUT_SEC_MAX, sec);
         return 0;
 }
 
@@ -180,6 +200,19 @@ static const ConfigKey keys[_CONFIG_KEY_MAX] = {
         [CONFIG_AUTOSTART] = {
                 CONFIG_SECTION_VM, "Autostart", "b", "no", NULL,
                 "whether the VM starts when the host boots",
+        },
+        [CONFIG_VSOCK_CID] = {
+                CONFIG_SECTION_VM, "VsockCID", "u", "0", check_vsock_cid,
+                "the guest's vsock context ID, unique on the host; 0 to have one assigned when the VM is created",
+        },
+        [CONFIG_WAIT_READY] = {
+                CONFIG_SECTION_VM, "WaitReady", "b", "no", NULL,
+                "whether the unit's start waits until the guest agent answers, so that units ordered after "
+                "it start only then",
+        },
+        [CONFIG_READY_TIMEOUT_SEC] = {
+                CONFIG_SECTION_VM, "ReadyTimeoutSec", "u", "60", check_ready_timeout,
+                "how long a start with WaitReady=yes waits for the guest agent, in seconds",
         },
         [CONFIG_KERNEL] = {
                 CONFIG_SECTION_BOOT, "Kernel", "s", NULL, check_absolute_path,

@@ -32,6 +32,9 @@ typedef enum ConfigKeyId {
         CONFIG_VCPUS,
         CONFIG_MEMORY_MIB,
         CONFIG_AUTOSTART,
+        CONFIG_VSOCK_CID,
+        CONFIG_WAIT_READY,
+        CONFIG_READY_TIMEOUT_SEC,
         CONFIG_KERNEL,
         CONFIG_INITRD,
         CONFIG_KERNEL_COMMAND_LINE,
@@ -52,6 +55,9 @@ typedef enum ConfigKeyId {
         _CONFIG_KEY_MAX,
         _CONFIG_KEY_INVALID = -EINVAL,
 } ConfigKeyId;
+
+/* The lowest context ID a guest can have. */
+#define VSOCK_CID_MIN 3u
 
 /* Checks a value of the right type; on failure returns -EINVAL and a sentence fragment that
  * says what the value must be ("must be between 1 and 256, not 0"). */

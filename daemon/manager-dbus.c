@@ -11,6 +11,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager-network.h"
+#include "manager-vsock.h"
 #include "vm-dbus.h"
 #include "vm-unit.h"
 #include "vm-name.h"
@@ -73,6 +74,8 @@ static int method_create_vm(sd_bus_message *msg, void *userdata, sd_bus_error *e
         r = config_from_variant(dict, &config, &problem);
         if (r >= 0)
                 r = manager_assign_networks(m, name, config, &problem);
+        if (r >= 0)
+                r = manager_assign_vsock_cid(m, name, config, &problem);
         if (r < 0 && !problem)
                 return r;
         if (r < 0)

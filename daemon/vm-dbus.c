@@ -13,6 +13,7 @@
 #include "drives.h"
 #include "launch-check.h"
 #include "manager-network.h"
+#include "manager-vsock.h"
 #include "log.h"
 #include "vm-files.h"
 #include "vm-unit.h"
@@ -141,6 +142,8 @@ int bus_vm_update(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         r = config_update_from_variant(vm->config, dict, &config, &problem);
         if (r >= 0)
                 r = manager_assign_networks(vm->manager, vm->name, config, &problem);
+        if (r >= 0)
+                r = manager_assign_vsock_cid(vm->manager, vm->name, config, &problem);
         if (r < 0 && !problem)
                 return r;
         if (r < 0)

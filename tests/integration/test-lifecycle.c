@@ -56,6 +56,7 @@ Test(lifecycle, create) {
                        "[VM]\n"
                        "VCPUs=2\n"
                        "MemoryMiB=512\n"
+                       "VsockCID=3\n"
                        "\n"
                        "[Boot]\n"
                        "Kernel=" KERNEL "\n"
@@ -166,6 +167,7 @@ Test(lifecycle, update) {
                        "[VM]\n"
                        "VCPUs=4\n"
                        "MemoryMiB=512\n"
+                       "VsockCID=3\n"
                        "\n"
                        "[Boot]\n"
                        "Kernel=" KERNEL "\n"
@@ -210,6 +212,9 @@ Test(lifecycle, update_drives) {
         bt_assert_entry(props, "Drives", "[{'Path': <'/srv/c.img'>, 'ReadOnly': <true>, 'Root': <false>, " DRIVE_DEFAULTS "}]",
                         "update Drives: GetAll");
         bt_assert_file(file,
+                       "[VM]\n"
+                       "VsockCID=3\n"
+                       "\n"
                        "[Boot]\n"
                        "Kernel=" KERNEL "\n"
                        "\n"
@@ -227,7 +232,7 @@ Test(lifecycle, update_drives) {
         cr_assert_str_eq(names, "Drives", "update Drives to none: PropertiesChanged names %s", names);
         props = bt_vm_properties(t, path, "update Drives to none");
         bt_assert_entry(props, "Drives", "@aa{sv} []", "update Drives to none: GetAll");
-        bt_assert_file(file, "[Boot]\nKernel=" KERNEL "\n", "update Drives to none");
+        bt_assert_file(file, "[VM]\nVsockCID=3\n\n[Boot]\nKernel=" KERNEL "\n", "update Drives to none");
 }
 
 Test(lifecycle, object_methods) {
@@ -247,7 +252,7 @@ Test(lifecycle, object_methods) {
         cr_assert(r >= 0, "VM.Update failed: %s: %s", error.name, error.message);
         names = expect_properties_changed(t, path, NULL, "VM.Update");
         cr_assert_str_eq(names, "Autostart", "VM.Update: PropertiesChanged names %s", names);
-        bt_assert_file(file, "[VM]\nAutostart=yes\n\n[Boot]\nKernel=" KERNEL "\n", "VM.Update");
+        bt_assert_file(file, "[VM]\nAutostart=yes\nVsockCID=3\n\n[Boot]\nKernel=" KERNEL "\n", "VM.Update");
 
         bt_clear_signals(t);
         r = bt_call(t, path, BT_VM_INTERFACE, "Delete", NULL, NULL, &error);

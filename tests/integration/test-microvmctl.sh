@@ -257,7 +257,9 @@ grep -qFx '[Drive]' "$file" && fail "$file still has a [Drive] section"
 microvmctl update "$vm" --drive Path=/var/lib/microvm/root.img,Root=yes
 
 step "create $vm_file from a key file: round trip"
-cp "$file" "$scratch/vm.vm"
+# Each VM's vsock context ID is its own: the copy gets another.
+grep -q '^VsockCID=[0-9]' "$file" || fail "$file has no VsockCID assigned"
+sed 's/^VsockCID=.*/VsockCID=1000/' "$file" >"$scratch/vm.vm"
 microvmctl create "$vm_file" --file "$scratch/vm.vm"
 cmp "$scratch/vm.vm" "$config_dir/$vm_file.vm" || fail "$vm_file's key file differs from the one it came from"
 echo "   ok: $config_dir/$vm_file.vm is byte for byte the file given"
@@ -265,7 +267,7 @@ check_json "$(microvmctl show --json "$vm_file")" \
         'j["VCPUs"] == 4 and j["Autostart"] is True and len(j["Drives"]) == 1'
 
 step "create $vm_mixed: --set and --drive override the key file"
-microvmctl create "$vm_mixed" --file "$scratch/vm.vm" --set VCPUs=3 \
+microvmctl create "$vm_mixed" --file "$scratch/vm.vm" --set VCPUs=3 --set VsockCID=0 \
         --drive Path=/var/lib/microvm/a.img --drive Path=/var/lib/microvm/b.img,ReadOnly=yes
 check_json "$(microvmctl show --json "$vm_mixed")" \
         'j["VCPUs"] == 3 and j["MemoryMiB"] == 512

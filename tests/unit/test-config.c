@@ -253,9 +253,10 @@ Test(config, all_keys_through_every_face) {
         check_equivalence(dict, "all keys");
 }
 
+#define AGENT_DEFAULTS "'VsockCID': <uint32 0>, 'WaitReady': <false>, 'ReadyTimeoutSec': <uint32 60>"
 #define EFFECTIVE_DEFAULTS                                                                      \
         "'Hypervisor': <'qemu'>, 'Accelerator': <'auto'>, 'VCPUs': <uint32 1>, "                \
-        "'MemoryMiB': <uint64 256>, 'Autostart': <false>"
+        "'MemoryMiB': <uint64 256>, 'Autostart': <false>, " AGENT_DEFAULTS
 
 #define DRIVE_DEFAULTS "'Format': <'auto'>, 'Cache': <'writeback'>, 'Discard': <false>"
 #define CLOUD_INIT_DEFAULTS                                                                     \
@@ -291,7 +292,7 @@ Test(config, effective_and_set) {
                   "'Drives': <[{'Path': <'/a'>}, {'Path': <'/b'>, 'Root': <true>}]>}",
                   "{'Hypervisor': <'qemu'>, 'Accelerator': <'auto'>, 'VCPUs': <uint32 1>, "
                   "'MemoryMiB': <uint64 512>, "
-                  "'Autostart': <false>, 'Kernel': <'/k'>, 'Initrd': <''>, 'KernelCommandLine': <''>, "
+                  "'Autostart': <false>, " AGENT_DEFAULTS ", 'Kernel': <'/k'>, 'Initrd': <''>, 'KernelCommandLine': <''>, "
                   "'Drives': <[{'Path': <'/a'>, 'ReadOnly': <false>, 'Root': <false>, " DRIVE_DEFAULTS "}, "
                   "{'Path': <'/b'>, 'ReadOnly': <false>, 'Root': <true>, " DRIVE_DEFAULTS "}]>, 'Networks': <@aa{sv} []>, " CLOUD_INIT_DEFAULTS "}" },
                 { "networks",
