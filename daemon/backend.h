@@ -3,6 +3,7 @@
  * file (qemu.c now; Firecracker and cloud-hypervisor behind the same interface). */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -26,6 +27,7 @@ typedef struct BackendContext {
         Accelerator accelerator;    /* resolved: never "auto" here */
         uint64_t tsc_khz;           /* the host's TSC frequency, for TCG guests; 0 if unknown */
         const char *seed_path;      /* the cloud-init seed, attached read-only after the drives; NULL: none */
+        bool vsock;                 /* the host can give the guest a vsock device (QEMU: /dev/vhost-vsock) */
 } BackendContext;
 
 typedef struct Backend {
@@ -47,3 +49,7 @@ const char *accelerator_to_string(Accelerator a);
 #define MVM_QMP_SOCKET      "qmp.sock"
 #define MVM_SERIAL_SOCKET   "serial.sock"
 #define MVM_SERIAL_LOG      "serial.log"
+/* The guest agent's two channels (virtio-serial ports for QEMU): microvmd's, and the unit's own
+ * for the readiness wait and the graceful stop, so that neither waits for the other. */
+#define MVM_AGENT_SOCKET      "agent.sock"
+#define MVM_AGENT_UNIT_SOCKET "agent-unit.sock"

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "agent-protocol.h"
 #include "backend.h"
 #include "strv.h"
 
@@ -128,6 +129,38 @@ static int qemu_add_nics(const BackendContext *ctx, char ***argv) {
         return 0;
 }
 
+/* The guest agent's channels: one virtio-serial port per socket, named as the agent looks for them;
+ * and a vsock device where the host has vhost-vsock. */
+static int qemu_add_agent(const BackendContext *ctx, const char *run, char ***argv) {
+        static const struct {
+                const char *socket, *port;
+        } channels[] = {
+                { MVM_AGENT_SOCKET, MVM_AGENT_PORT_NAME_HOST },
+                { MVM_AGENT_UNIT_SOCKET, MVM_AGENT_PORT_NAME_UNIT },
+        };
+        int r;
+
+        r = strv_extend_many(argv, "-device", "virtio-serial-device", NULL);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(channels); i++) {
+                _cleanup_free_ char *chardev = NULL, *port = NULL;
+
+                if (asprintf(&chardev, "socket,id=agent%zu,path=%s/%s,server=on,wait=off", i, run,
+                             channels[i].socket) < 0 ||
+                    asprintf(&port, "virtserialport,chardev=agent%zu,name=%s", i, channels[i].port) < 0)
+                        return -ENOMEM;
+                r = strv_extend_many(argv, "-chardev", chardev, "-device", port, NULL);
+        }
+        if (r >= 0 && ctx->vsock) {
+                _cleanup_free_ char *device = NULL;
+
+                if (asprintf(&device, "vhost-vsock-device,guest-cid=%" PRIu64, config_get_number(ctx->config,
+                                                                                              CONFIG_VSOCK_CID)) < 0)
+                        return -ENOMEM;
+                r = strv_extend_many(argv, "-device", device, NULL);
+        }
+        return r;
+}
+
 static int qemu_build_argv(const BackendContext *ctx, char ***ret_argv) {
         _cleanup_free_ char *cmdline = NULL, *run = NULL, *state = NULL, *name = NULL, *smp = NULL,
                             *memory = NULL, *serial = NULL, *qmp = NULL;
@@ -184,6 +217,8 @@ static int qemu_build_argv(const BackendContext *ctx, char ***ret_argv) {
                 r = qemu_add_drives(ctx, &argv);
         if (r >= 0)
                 r = qemu_add_nics(ctx, &argv);
+        if (r >= 0)
+                r = qemu_add_agent(ctx, run, &argv);
         if (r < 0)
                 return r;
 

@@ -24,6 +24,10 @@ int vm_state_dir(const char *name, char **ret);
 #define MVM_KILL_MARKER_FILE   "kill-requested"
 #define MVM_TIMEOUT_MARKER_FILE "timeout-killed"
 
+/* In the runtime directory: when the guest agent first answered the unit's start (WaitReady=yes),
+ * in µs of CLOCK_REALTIME. */
+#define MVM_READY_FILE         "ready"
+
 /* The accelerator probe's verdict and the TSC rate, per boot. */
 #define MVM_KVM_PROBE_CACHE    MVM_RUNSTATEDIR "/microvm/kvm-probe"
 #define MVM_TSC_KHZ_CACHE      MVM_RUNSTATEDIR "/microvm/tsc-khz"

@@ -25,6 +25,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "accel.h"
+#include "agent-connect.h"
+#include "agent-protocol.h"
 #include "backend.h"
 #include "bus-errors.h"
 #include "bus-names.h"
@@ -40,6 +42,7 @@
 #include "net.h"
 #include "qmp-command.h"
 #include "strv.h"
+#include "time-util.h"
 #include "vm-files.h"
 #include "vm-name.h"
 #include "vm-state.h"
@@ -524,6 +527,8 @@ static int verb_start(Launch *l) {
 
         if (ctx.accelerator == ACCELERATOR_TCG)
                 ctx.tsc_khz = tsc_khz_cached();
+        /* The guest's vsock device needs the host's vhost-vsock; the agent's virtio-serial ports do not. */
+        ctx.vsock = access("/dev/vhost-vsock", R_OK | W_OK) >= 0;
 
         (void) launch_set_resources(l, backend, &ctx);
 
@@ -541,8 +546,120 @@ static int verb_start(Launch *l) {
         return start_failed(l, errno, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot execute %s: %m.", argv[0]);
 }
 
+
+typedef struct AgentReply {
+        bool done;
+        char error[256];        /* the agent's error, "" when the method returned */
+} AgentReply;
+
+static int agent_reply_handler(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        AgentReply *reply = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        reply->done = true;
+        if (e)
+                snprintf(reply->error, sizeof(reply->error), "%s: %s", e->name, strempty(e->message));
+        return 0;
+}
+
+/* The guest agent, on the unit's own channel (microvmd has the other): one call, answered or not
+ * within timeout_usec. The connection goes first: the hypervisor's socket exists from its start,
+ * and what is sent before the agent runs waits in it, so a guest still booting just answers later.
+ * Returns 0 when the method returned, -ETIMEDOUT, -EHOSTDOWN when the hypervisor exited, or
+ * -errno (the agent's error is logged). Blocks: only the launcher's verbs use it. */
+static int launch_agent_call(const Launch *l, const char *method, uint64_t timeout_usec, int pidfd) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_free_ char *path = NULL;
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
+        AgentReply reply = {};
+        int fd = -EBADF, r;
+
+        if (asprintf(&path, "%s/" MVM_AGENT_UNIT_SOCKET, l->runtime_dir) < 0)
+                return -ENOMEM;
+        r = agent_socket_connect(path, &fd);
+        if (r < 0)
+                return r;
+        r = agent_bus_new(fd, &bus);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r >= 0)
+                r = sd_bus_call_method_async(bus, &slot, NULL, MVM_AGENT_PATH, MVM_AGENT_INTERFACE, method,
+                                             agent_reply_handler, &reply, NULL);
+        if (r < 0)
+                return r;
+
+        while (!reply.done) {
+                struct pollfd p[2] = {
+                        { .fd = sd_bus_get_fd(bus), .events = (short) sd_bus_get_events(bus) },
+                        { .fd = pidfd, .events = POLLIN },
+                };
+                uint64_t t = now_usec(CLOCK_MONOTONIC);
+
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                if (t >= deadline)
+                        return -ETIMEDOUT;
+                r = poll(p, pidfd >= 0 ? 2 : 1, (int) MIN((deadline - t + 999) / 1000, (uint64_t) 1000));
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (r > 0 && pidfd >= 0 && (p[1].revents & POLLIN))
+                        return -EHOSTDOWN;
+        }
+        if (reply.error[0])
+                return log_debug_errno(EBADMSG, "The guest agent refused %s: %s", method, reply.error);
+        return 0;
+}
+
 #define STARTED_TIMEOUT_MS 10000
 #define STARTED_POLL_MS 5
+
+
+/* With WaitReady=yes the start ends only when the guest agent answers, so that units ordered after
+ * this one start with the guest ready; the moment is recorded for microvmd (MVM_READY_FILE). */
+static int launch_wait_ready(const Launch *l, int pidfd) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *path = NULL, *line = NULL;
+        g_autofree char *message = NULL;
+        const char *error_name;
+        uint64_t timeout, started = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        r = launch_load_config(l, &config, &error_name, &message);
+        if (r < 0)
+                return start_failed(l, r, error_name, "%s.", message);
+        if (!config_get_bool(config, CONFIG_WAIT_READY))
+                return 0;
+
+        timeout = config_get_number(config, CONFIG_READY_TIMEOUT_SEC) * 1000000u;
+        log_info("Waiting up to %" PRIu64 " s for the guest agent of VM %s (WaitReady=yes).", timeout / 1000000u,
+                 l->name);
+        r = launch_agent_call(l, "Ping", timeout, pidfd);
+        if (r == -ETIMEDOUT)
+                return start_failed(l, r, MVM_ERROR_START_FAILED, "The guest agent of VM %s did not answer within "
+                                    "%" PRIu64 " s (ReadyTimeoutSec=): is microvm-agent running in the guest?",
+                                    l->name, timeout / 1000000u);
+        if (r == -EHOSTDOWN)
+                return start_failed(l, r, MVM_ERROR_START_FAILED, "The hypervisor of VM %s exited while waiting "
+                                    "for the guest agent: 'journalctl -u " MVM_UNIT_PREFIX "%s" MVM_UNIT_SUFFIX
+                                    "' shows why.", l->name, l->name);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_START_FAILED, "Cannot reach the guest agent of VM %s: %m.",
+                                    l->name);
+
+        if (asprintf(&path, "%s/" MVM_READY_FILE, l->runtime_dir) < 0 ||
+            asprintf(&line, "%" PRIu64 "\n", now_usec(CLOCK_REALTIME)) < 0)
+                return log_oom();
+        r = write_file_atomic(path, line, strlen(line), 0644);
+        if (r < 0)
+                log_warning_errno(r, "Cannot record that VM %s is ready, ignoring: %m", l->name);
+        log_info("The guest agent of VM %s answered after %" PRIu64 " ms: ready.", l->name,
+                 (now_usec(CLOCK_MONOTONIC) - started) / 1000u);
+        return 0;
+}
 
 /* ExecStartPost: the start job ends only once the hypervisor answers on its control socket, so
  * that a hypervisor that fails as it starts (a kernel it cannot load, say) fails the start, with
@@ -563,7 +680,7 @@ static int verb_started(Launch *l) {
 
                 r = qmp_execute_simple(socket_path, "query-status");
                 if (r >= 0)
-                        return 0;
+                        return launch_wait_ready(l, pidfd);
                 if (pidfd < 0 || poll(&p, 1, STARTED_POLL_MS) > 0)
                         return start_failed(l, ESRCH, MVM_ERROR_START_FAILED,
                                             "The hypervisor of VM %s exited as it started: 'journalctl -u "
@@ -572,6 +689,11 @@ static int verb_started(Launch *l) {
         return start_failed(l, r, MVM_ERROR_START_FAILED, "The hypervisor of VM %s did not answer on %s within %d s: %m.",
                             l->name, socket_path, STARTED_TIMEOUT_MS / 1000);
 }
+
+/* How long the agent may take to answer Shutdown, and how long its shutdown may take before the
+ * power button is pressed as well (within TimeoutStopSec=, 30 s). */
+#define AGENT_SHUTDOWN_ASK_USEC (2 * 1000000u)
+#define AGENT_SHUTDOWN_GRACE_MS 15000
 
 /* A guest still booting may not listen to its power button yet: press it again this often. */
 #define POWER_BUTTON_REPEAT_MS 1000
@@ -597,6 +719,22 @@ static int verb_stop(Launch *l) {
 
         if (asprintf(&socket_path, "%s/" MVM_QMP_SOCKET, l->runtime_dir) < 0)
                 return log_oom();
+
+        /* The guest agent first: it shuts down the guest's own way (systemd's poweroff where it has
+         * one), and works where the guest ignores the power button. */
+        r = launch_agent_call(l, "Shutdown", AGENT_SHUTDOWN_ASK_USEC, pidfd);
+        if (r >= 0) {
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+                log_info("Asked the guest agent of VM %s to shut down; waiting for the guest.", l->name);
+                if (poll(&p, 1, AGENT_SHUTDOWN_GRACE_MS) > 0)
+                        return 0;
+                log_info("VM %s still runs after %d s: pressing its power button too.", l->name,
+                         AGENT_SHUTDOWN_GRACE_MS / 1000);
+        } else if (r == -EHOSTDOWN)
+                return 0;
+        else
+                log_debug_errno(r, "No guest agent of VM %s answered, using the power button: %m", l->name);
 
         /* No timeout of our own: systemd's TimeoutStopSec= ends this and kills the hypervisor. */
         for (unsigned presses = 0;; presses++) {

@@ -26,6 +26,7 @@ static const struct {
         const char *runtime_dir;        /* NULL: /run/microvm/VM */
         const char *state_dir;          /* NULL: /var/lib/microvm/VM */
         const char *seed_path;          /* the cloud-init seed; NULL: none */
+        bool vsock;                     /* the host has vhost-vsock */
 } cases[] = {
         { "minimal", BOOT, "web", ACCELERATOR_TCG, TSC_KHZ },
         { "initrd-cmdline",
@@ -52,6 +53,8 @@ static const struct {
           "\n[Drive]\nPath=/var/lib/microvm/images/data.img\nFormat=raw\nReadOnly=yes\nCache=unsafe\n"
           "\n[Drive]\nPath=/dev/vg0/db-log\nCache=directsync\nDiscard=yes\n",
           "db", ACCELERATOR_TCG, TSC_KHZ, NULL, NULL, "/var/lib/microvm/db/cidata.iso" },
+        /* A vsock device with the VM's context ID, where the host has vhost-vsock. */
+        { "vsock", "[VM]\nVsockCID=42\n\n" BOOT, "web", ACCELERATOR_KVM, TSC_KHZ, NULL, NULL, NULL, true },
         { "seed-only", BOOT "[CloudInit]\nLocalHostname=web\n", "web", ACCELERATOR_TCG, TSC_KHZ, NULL, NULL,
           "/var/lib/microvm/web/cidata.iso" },
         /* ',' separates QEMU's option values: doubled inside -drive and -chardev, where it would
@@ -119,6 +122,7 @@ Test(qemu, golden_argv) {
                         .accelerator = cases[i].accelerator,
                         .tsc_khz = cases[i].tsc_khz,
                         .seed_path = cases[i].seed_path,
+                        .vsock = cases[i].vsock,
                 };
 
                 cr_assert_eq(qemu->build_argv(&ctx, &argv), 0, "%s", name);
