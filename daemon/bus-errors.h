@@ -15,6 +15,7 @@
 #define MVM_ERROR_HYPERVISOR_UNAVAILABLE "org.microvm.Error.HypervisorUnavailable"
 #define MVM_ERROR_START_FAILED           "org.microvm.Error.StartFailed"
 #define MVM_ERROR_STOP_FAILED            "org.microvm.Error.StopFailed"
+#define MVM_ERROR_AGENT_UNAVAILABLE      "org.microvm.Error.AgentUnavailable"
 #define MVM_ERROR_SYSTEM_FAILURE         "org.microvm.Error.SystemFailure"
 
 /* Maps our names to errnos for clients (sd_bus_error_add_map()); it does not name the errnos a

@@ -163,6 +163,30 @@ static int method_kill_vm(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return call_on_vm(msg, userdata, bus_vm_kill, error);
 }
 
+/* The verbs that go to the guest agent forward the arguments after the name as they are. */
+static int call_on_vm_agent(sd_bus_message *msg, Manager *m,
+                            int (*verb)(sd_bus_message *, VM *, bool, sd_bus_error *), sd_bus_error *error) {
+        VM *vm = NULL;
+        int r;
+
+        r = read_vm(msg, m, &vm, error);
+        if (r < 0)
+                return r;
+        return verb(msg, vm, /* by_name= */ true, error);
+}
+
+static int method_exec(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_on_vm_agent(msg, userdata, bus_vm_exec, error);
+}
+
+static int method_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_on_vm_agent(msg, userdata, bus_vm_signal, error);
+}
+
+static int method_ping(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_on_vm_agent(msg, userdata, bus_vm_ping, error);
+}
+
 static int method_get_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         VM *vm = NULL;
         int r;
@@ -297,6 +321,15 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("StopVM", SD_BUS_ARGS("s", name, "t", timeout_usec), SD_BUS_RESULT("s", stop_reason),
                                 method_stop_vm, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("KillVM", SD_BUS_ARGS("s", name, "i", signal), SD_BUS_NO_RESULT, method_kill_vm,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Exec",
+                                SD_BUS_ARGS("s", name, "as", argv, "as", env, "ay", stdin, "t", timeout_usec,
+                                            "t", output_max),
+                                SD_BUS_RESULT("i", exit_status, "i", signal, "ay", stdout, "ay", stderr), method_exec,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Signal", SD_BUS_ARGS("s", name, "s", target, "i", signal), SD_BUS_NO_RESULT,
+                                method_signal, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Ping", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_ping,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetVM", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", path), method_get_vm,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

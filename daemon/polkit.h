@@ -8,6 +8,7 @@
 /* The actions of polkit/org.microvm.policy. */
 #define MVM_ACTION_MANAGE    "org.microvm.manage"
 #define MVM_ACTION_LIFECYCLE "org.microvm.lifecycle"
+#define MVM_ACTION_EXEC      "org.microvm.exec"
 
 #define POLKIT_UID_CACHE_SIZE 16
 

@@ -16,6 +16,8 @@
 #include "manager-vsock.h"
 #include "log.h"
 #include "vm-files.h"
+#include "strv.h"
+#include "vm-agent.h"
 #include "vm-unit.h"
 #include "vm-dbus.h"
 
@@ -72,6 +74,24 @@ static int property_get_needs_restart(sd_bus *bus, const char *path, const char 
                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         VM *vm = userdata;
         return sd_bus_message_append(reply, "b", vm_needs_restart(vm));
+}
+
+static int property_get_agent_connected(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        return sd_bus_message_append(reply, "b", vm->agent_connected);
+}
+
+static int property_get_ready(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        return sd_bus_message_append(reply, "b", vm->ready_at > 0);
+}
+
+static int property_get_ready_at(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VM *vm = userdata;
+        return sd_bus_message_append(reply, "t", vm->ready_at);
 }
 
 /* Probed as it is read: an image can change under a VM at any time, and a probe costs little. */
@@ -286,6 +306,82 @@ int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* Extra time the host gives the agent beyond the guest command's own timeout: the round trip, and
+ * the agent's kill and report. */
+#define EXEC_REPLY_MARGIN_USEC (10 * UINT64_C(1000000))
+#define AGENT_CALL_TIMEOUT_USEC (10 * UINT64_C(1000000))
+
+int bus_vm_exec(sd_bus_message *msg, VM *vm, bool by_name, sd_bus_error *error) {
+        _cleanup_strv_free_ char **argv = NULL;
+        uint64_t timeout_usec, output_max;
+        int r;
+
+        r = sd_bus_message_read_strv(msg, &argv);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_skip(msg, "asay");
+        if (r >= 0)
+                r = sd_bus_message_read(msg, "tt", &timeout_usec, &output_max);
+        if (r < 0)
+                return r;
+
+        if (!argv || !argv[0])
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT,
+                                         "argv is empty: give the command to run and its arguments.");
+        if (vm->state != VM_RUNNING)
+                return error_not_running(error, vm);
+
+        r = vm_authorize(msg, vm, MVM_ACTION_EXEC, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* called again when polkit answers */
+
+        return vm_agent_forward(vm, msg, by_name, "Exec",
+                                timeout_usec > 0 ? timeout_usec + EXEC_REPLY_MARGIN_USEC : UINT64_MAX, error);
+}
+
+int bus_vm_signal(sd_bus_message *msg, VM *vm, bool by_name, sd_bus_error *error) {
+        const char *target;
+        int32_t signo;
+        int r;
+
+        r = sd_bus_message_read(msg, "si", &target, &signo);
+        if (r < 0)
+                return r;
+        if (signo <= 0 || signo >= _NSIG)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT,
+                                         "%" PRIi32 " is not a signal number: use 1 to %d.", signo, _NSIG - 1);
+        if (!target[0])
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT,
+                                         "No target: give a process ID in the guest or a unit name.");
+        if (vm->state != VM_RUNNING)
+                return error_not_running(error, vm);
+
+        r = vm_authorize(msg, vm, MVM_ACTION_EXEC, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* called again when polkit answers */
+
+        return vm_agent_forward(vm, msg, by_name, "Signal", AGENT_CALL_TIMEOUT_USEC, error);
+}
+
+/* Open to everyone, like reading a property: it changes nothing. */
+int bus_vm_ping(sd_bus_message *msg, VM *vm, bool by_name, sd_bus_error *error) {
+        if (vm->state != VM_RUNNING)
+                return error_not_running(error, vm);
+        return vm_agent_forward(vm, msg, by_name, "Ping", AGENT_CALL_TIMEOUT_USEC, error);
+}
+
+static int method_exec(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_exec(msg, userdata, false, error);
+}
+
+static int method_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_signal(msg, userdata, false, error);
+}
+
+static int method_ping(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_ping(msg, userdata, false, error);
+}
+
 static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         return bus_vm_update(msg, userdata, error);
 }
@@ -380,6 +476,10 @@ static const sd_bus_vtable vm_vtable_head[] = {
         SD_BUS_PROPERTY("StopReason", "s", property_get_stop_reason, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NeedsRestart", "b", property_get_needs_restart, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("DriveInfo", "aa{sv}", property_get_drive_info, 0, 0),
+        SD_BUS_PROPERTY("AgentConnected", "b", property_get_agent_connected, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Ready", "b", property_get_ready, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ReadyAt", "t", property_get_ready_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_SIGNAL_WITH_ARGS("Ready", SD_BUS_ARGS("t", ready_at), 0),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", config), SD_BUS_NO_RESULT, method_update,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete,
@@ -389,6 +489,13 @@ static const sd_bus_vtable vm_vtable_head[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Kill", SD_BUS_ARGS("i", signal), SD_BUS_NO_RESULT, method_kill,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Exec",
+                                SD_BUS_ARGS("as", argv, "as", env, "ay", stdin, "t", timeout_usec, "t", output_max),
+                                SD_BUS_RESULT("i", exit_status, "i", signal, "ay", stdout, "ay", stderr), method_exec,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Signal", SD_BUS_ARGS("s", target, "i", signal), SD_BUS_NO_RESULT, method_signal,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Ping", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_ping, SD_BUS_VTABLE_UNPRIVILEGED),
 };
 
 static sd_bus_vtable *vm_vtable_build(void) {

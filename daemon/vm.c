@@ -13,6 +13,7 @@
 #include "vm-files.h"
 #include "vm-unit.h"
 #include "vm.h"
+#include "vm-agent.h"
 
 int vm_bus_path(const char *name, char **ret) {
         return sd_bus_path_encode(MVM_VM_PATH_PREFIX, name, ret);
@@ -72,6 +73,7 @@ VM *vm_free(VM *vm) {
         sd_event_source_disable_unref(vm->stop_timer);
         for (size_t i = 0; i < ELEMENTSOF(vm->state_slots); i++)
                 sd_bus_slot_unref(vm->state_slots[i]);
+        vm_agent_disconnect(vm);
         free(vm->unit_path);
         free(vm->active_state);
         free(vm->unit_result);
@@ -105,6 +107,7 @@ void vm_emit_properties_changed(VM *vm, const char **names) {
         r = sd_bus_emit_properties_changed_strv(vm->manager->bus, vm->object_path, MVM_VM_INTERFACE, (char **) names);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit PropertiesChanged for VM %s, ignoring: %m", vm->name);
+        vm_agent_follow_state(vm);
 }
 
 void vm_set_config(VM *vm, Config *config) {
@@ -175,4 +178,5 @@ void vm_set_state(VM *vm, VMState state) {
                                        "ss", vm->name, vm_state_to_string(state));
         if (r < 0)
                 log_warning_errno(r, "Failed to emit PropertiesChanged for VM %s, ignoring: %m", vm->name);
+        vm_agent_follow_state(vm);
 }

@@ -42,6 +42,13 @@ typedef struct VM {
         char *stop_job;
         sd_event_source *stop_timer;
         sd_bus_slot *state_slots[2];    /* the GetAll calls reading the unit's state */
+
+        /* The guest agent (vm-agent.c), while the VM runs. */
+        sd_bus *agent_bus;
+        sd_bus_slot *agent_ping_slot;
+        sd_event_source *agent_retry;
+        bool agent_connected;   /* the agent answered on this connection */
+        uint64_t ready_at;      /* µs since the epoch: when the agent first answered this run; 0: not yet */
 } VM;
 
 /* A VM named name whose configuration lives at config_path; takes config on success. */

@@ -599,6 +599,105 @@ static int verb_info(Context *c, int argc, char *argv[]) {
 
 #define MVM_VERB_ANY UINT_MAX
 
+/* exec: the guest command's exit status, which microvmctl exits with; -1 until it is known. */
+static int exec_status = -1;
+/* exec's own failures, told apart from any status a guest command can have, as ssh does. */
+#define MVM_EXIT_EXEC_FAILED 255
+
+/* All of standard input, unless it is a terminal (then none: nothing waits for typing). */
+static int read_all_stdin(char **ret, size_t *ret_size) {
+        g_autoptr(GByteArray) data = g_byte_array_new();
+        char buf[65536];
+
+        if (isatty(STDIN_FILENO)) {
+                *ret = NULL;
+                *ret_size = 0;
+                return 0;
+        }
+        for (;;) {
+                ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                g_byte_array_append(data, (const guint8 *) buf, (guint) n);
+        }
+        *ret_size = data->len;
+        *ret = (char *) g_byte_array_free(g_steal_pointer(&data), FALSE);
+        return 0;
+}
+
+static int write_all(int fd, const void *p, size_t n) {
+        const char *c = p;
+
+        while (n > 0) {
+                ssize_t k = write(fd, c, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                c += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+/* exec NAME CMD...: the command's output when it ends, and its exit status as ours. */
+static int verb_exec(Context *c, int argc, char *argv[]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_autofree char *input = NULL;
+        const void *out = NULL, *err = NULL;
+        size_t input_size = 0, out_size = 0, err_size = 0;
+        int32_t status, signo;
+        int r;
+
+        if (!g_utf8_validate(argv[1], -1, NULL))
+                return fail_errno(-EINVAL, "'%s' is not a valid VM name: %s.", argv[1], MVM_VM_NAME_RULE);
+        r = read_all_stdin(&input, &input_size);
+        if (r < 0)
+                return fail_errno(r, "Cannot read standard input: %m");
+
+        r = sd_bus_message_new_method_call(c->bus, &m, MVM_BUS_NAME, MVM_MANAGER_PATH, MVM_MANAGER_INTERFACE, "Exec");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", argv[1]);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, argv + 2);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "as", 0);
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', input ?: "", input_size);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "tt", arg_timeout_usec, UINT64_C(0));
+        if (r < 0)
+                return fail_errno(r, "Cannot build the Exec call: %m");
+
+        /* microvmd bounds the call by the command's timeout; without one, the command may run for as
+         * long as it takes. */
+        r = sd_bus_call(c->bus, m, arg_timeout_usec > 0 ? arg_timeout_usec + MVM_BUS_TIMEOUT_JOB : UINT64_MAX,
+                        &error, &reply);
+        if (r < 0)
+                return fail_bus(r, &error, "Exec");
+
+        r = sd_bus_message_read(reply, "ii", &status, &signo);
+        if (r >= 0)
+                r = sd_bus_message_read_array(reply, 'y', &out, &out_size);
+        if (r >= 0)
+                r = sd_bus_message_read_array(reply, 'y', &err, &err_size);
+        if (r < 0)
+                return fail_errno(r, "Cannot read the reply of Exec: %m");
+
+        (void) write_all(STDOUT_FILENO, out, out_size);
+        (void) write_all(STDERR_FILENO, err, err_size);
+        /* As a shell reports a command a signal ended. */
+        exec_status = signo > 0 ? 128 + signo : status;
+        return 0;
+}
+
 typedef enum VerbFlags {
         VERB_OFFLINE         = 1 << 0,                  /* does not talk to microvmd */
         VERB_NAMES           = 1 << 1,                  /* the arguments are VM names */
@@ -628,6 +727,7 @@ static const Verb verbs[] = {
         { "status", verb_status, 1, 1,            VERB_NAMES },
         { "keys",   verb_keys,   0, 0,            VERB_OFFLINE },
         { "info",   verb_info,   0, 0,            0 },
+        { "exec",   verb_exec,   2, MVM_VERB_ANY, VERB_MUTATES | VERB_TIMEOUT },
 };
 
 /* Finds the verb of argv (the first non-option argument; "list" if there is none) and checks its
@@ -649,7 +749,7 @@ static int verb_find(int argc, char *argv[], const Verb **ret) {
                         return fail_usage("--file, --set and the section options apply to "
                                           "'create' and 'update' only.");
                 if (!(v->flags & VERB_TIMEOUT) && arg_timeout_usec > 0)
-                        return fail_usage("--timeout applies to 'stop' only.");
+                        return fail_usage("--timeout applies to 'stop' and 'exec' only.");
                 if (!(v->flags & VERB_SIGNAL) && arg_signal > 0)
                         return fail_usage("--signal applies to 'kill' only.");
                 if ((v->flags & VERB_CONFIG_REQUIRED) == VERB_CONFIG_REQUIRED &&
@@ -742,7 +842,10 @@ static void help(void) {
                "  update NAME             Change the keys of a VM that the options give\n"
                "  delete NAME...          Delete VMs and their key files\n"
                "  keys                    List the configuration keys with types and defaults\n"
-               "  info                    Show the host's CPUs and memory and what the VMs take\n\n"
+               "  info                    Show the host's CPUs and memory and what the VMs take\n"
+               "  exec NAME [--] CMD...   Run CMD in the guest through its agent: its standard\n"
+               "                          input is ours (unless a terminal), its output ours when\n"
+               "                          it ends, its exit status ours (255: exec itself failed)\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
@@ -754,7 +857,8 @@ static void help(void) {
                "  -v --verbose            Say what create, update, delete, start, stop and kill\n"
                "                          did\n"
                "     --timeout=SECONDS    stop: kill a VM that has not shut down after SECONDS\n"
-               "                          (default: its unit's TimeoutStopSec=, 30 s)\n"
+               "                          (default: its unit's TimeoutStopSec=, 30 s); exec: kill\n"
+               "                          the command after SECONDS (default: no limit)\n"
                "  -s --signal=SIGNAL      kill: the signal to send, by name (TERM, SIGKILL) or\n"
                "                          number (default: SIGTERM)\n\n"
                "Configuration options (create, update):\n"
@@ -943,6 +1047,8 @@ static int run(int argc, char *argv[]) {
                 return MVM_EXIT_USAGE;
 
         r = verb_run(verb, argc - optind, argv + optind);
+        if (verb->run == verb_exec)
+                return r < 0 ? MVM_EXIT_EXEC_FAILED : exec_status;
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
