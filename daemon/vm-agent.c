@@ -28,6 +28,27 @@ static void vm_agent_emit(VM *vm) {
         vm_emit_properties_changed(vm, (const char *[]) { "AgentConnected", "Ready", "ReadyAt", NULL });
 }
 
+static int vm_ready_file_path(const VM *vm, char **ret) {
+        _cleanup_free_ char *dir = NULL;
+
+        if (vm_runtime_dir(vm->name, &dir) < 0 || asprintf(ret, "%s/" MVM_READY_FILE, dir) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* For the unit's stop, which asks the agent to shut the guest down only where one has answered. */
+static void vm_agent_write_ready_file(const VM *vm) {
+        _cleanup_free_ char *path = NULL, *line = NULL;
+        int r;
+
+        if (vm_ready_file_path(vm, &path) < 0 || access(path, F_OK) >= 0 ||
+            asprintf(&line, "%" PRIu64 "\n", vm->ready_at) < 0)
+                return;
+        r = write_file_atomic(path, line, strlen(line), 0644);
+        if (r < 0)
+                log_warning_errno(r, "Cannot record that VM %s is ready in %s, ignoring: %m", vm->name, path);
+}
+
 static void vm_agent_set_connected(VM *vm, bool connected) {
         bool became_ready = connected && vm->ready_at == 0;
         int r;
@@ -42,6 +63,7 @@ static void vm_agent_set_connected(VM *vm, bool connected) {
                 return;
 
         log_info("VM %s is ready: its guest agent answered.", vm->name);
+        vm_agent_write_ready_file(vm);
         r = sd_bus_emit_signal(vm->manager->bus, vm->object_path, MVM_VM_INTERFACE, "Ready", "t", vm->ready_at);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce that VM %s is ready, ignoring: %m", vm->name);
@@ -50,7 +72,8 @@ static void vm_agent_set_connected(VM *vm, bool connected) {
 void vm_agent_disconnect(VM *vm) {
         vm->agent_ping_slot = sd_bus_slot_unref(vm->agent_ping_slot);
         vm->agent_retry = sd_event_source_disable_unref(vm->agent_retry);
-        vm->agent_bus = sd_bus_flush_close_unref(vm->agent_bus);
+        /* Never flushed: a flush blocks, and waits forever on a guest with no agent. */
+        vm->agent_bus = sd_bus_close_unref(vm->agent_bus);
 }
 
 static int vm_agent_connect(VM *vm);
@@ -116,16 +139,17 @@ static int vm_agent_ping(VM *vm) {
                 r = sd_bus_call_async(vm->agent_bus, &vm->agent_ping_slot, m, agent_ping_handler, vm,
                                       AGENT_PING_TIMEOUT_USEC);
         if (r < 0)
-                log_warning_errno(r, "Cannot ping the agent of VM %s: %m", vm->name);
+                log_debug_errno(r, "Cannot ping the agent of VM %s: %m", vm->name);
         return r;
 }
 
-/* With WaitReady=yes the unit's start saw the agent answer first: that is when the VM became ready. */
+/* With WaitReady=yes the unit's start saw the agent answer first: that is when the VM became ready;
+ * after a restart of microvmd, the file it wrote itself says when. */
 static void vm_agent_read_ready_file(VM *vm) {
-        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL;
         guint64 usec;
 
-        if (vm->ready_at > 0 || vm_runtime_dir(vm->name, &dir) < 0 || asprintf(&path, "%s/" MVM_READY_FILE, dir) < 0)
+        if (vm->ready_at > 0 || vm_ready_file_path(vm, &path) < 0)
                 return;
         if (read_file(path, &text, NULL) < 0)
                 return;
@@ -148,6 +172,9 @@ static int vm_agent_connect(VM *vm) {
                 r = sd_bus_match_signal_async(vm->agent_bus, NULL, NULL, "/org/freedesktop/DBus/Local",
                                               "org.freedesktop.DBus.Local", "Disconnected",
                                               agent_disconnected_handler, NULL, vm);
+        /* Not flushed when the loop exits either (see vm_agent_disconnect()). */
+        if (r >= 0)
+                r = sd_bus_set_close_on_exit(vm->agent_bus, false);
         if (r >= 0)
                 r = sd_bus_attach_event(vm->agent_bus, vm->manager->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)

@@ -24,8 +24,8 @@ int vm_state_dir(const char *name, char **ret);
 #define MVM_KILL_MARKER_FILE   "kill-requested"
 #define MVM_TIMEOUT_MARKER_FILE "timeout-killed"
 
-/* In the runtime directory: when the guest agent first answered the unit's start (WaitReady=yes),
- * in µs of CLOCK_REALTIME. */
+/* In the runtime directory: when the guest agent first answered (the unit's start with WaitReady=yes,
+ * or microvmd), in µs of CLOCK_REALTIME. The unit's stop asks the agent only where this exists. */
 #define MVM_READY_FILE         "ready"
 
 /* The accelerator probe's verdict and the TSC rate, per boot. */

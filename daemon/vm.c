@@ -107,7 +107,6 @@ void vm_emit_properties_changed(VM *vm, const char **names) {
         r = sd_bus_emit_properties_changed_strv(vm->manager->bus, vm->object_path, MVM_VM_INTERFACE, (char **) names);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit PropertiesChanged for VM %s, ignoring: %m", vm->name);
-        vm_agent_follow_state(vm);
 }
 
 void vm_set_config(VM *vm, Config *config) {

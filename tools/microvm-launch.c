@@ -568,7 +568,9 @@ static int agent_reply_handler(sd_bus_message *m, void *userdata, sd_bus_error *
  * Returns 0 when the method returned, -ETIMEDOUT, -EHOSTDOWN when the hypervisor exited, or
  * -errno (the agent's error is logged). Blocks: only the launcher's verbs use it. */
 static int launch_agent_call(const Launch *l, const char *method, uint64_t timeout_usec, int pidfd) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        /* Not flushed when done: with no agent the connection never leaves authentication, and a
+         * flush would wait for it. */
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_free_ char *path = NULL;
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
@@ -695,6 +697,12 @@ static int verb_started(Launch *l) {
 #define AGENT_SHUTDOWN_ASK_USEC (2 * 1000000u)
 #define AGENT_SHUTDOWN_GRACE_MS 15000
 
+static bool launch_ready_recorded(const Launch *l) {
+        _cleanup_free_ char *path = NULL;
+
+        return asprintf(&path, "%s/" MVM_READY_FILE, l->runtime_dir) >= 0 && access(path, F_OK) >= 0;
+}
+
 /* A guest still booting may not listen to its power button yet: press it again this often. */
 #define POWER_BUTTON_REPEAT_MS 1000
 
@@ -721,8 +729,9 @@ static int verb_stop(Launch *l) {
                 return log_oom();
 
         /* The guest agent first: it shuts down the guest's own way (systemd's poweroff where it has
-         * one), and works where the guest ignores the power button. */
-        r = launch_agent_call(l, "Shutdown", AGENT_SHUTDOWN_ASK_USEC, pidfd);
+         * one), and works where the guest ignores the power button. Only where an agent answered in
+         * this run: waiting for one that is not there would only delay the power button. */
+        r = launch_ready_recorded(l) ? launch_agent_call(l, "Shutdown", AGENT_SHUTDOWN_ASK_USEC, pidfd) : -ENOENT;
         if (r >= 0) {
                 struct pollfd p = { .fd = pidfd, .events = POLLIN };
 

@@ -601,6 +601,8 @@ static int verb_info(Context *c, int argc, char *argv[]) {
 
 /* exec: the guest command's exit status, which microvmctl exits with; -1 until it is known. */
 static int exec_status = -1;
+/* What the reply to an exec with --timeout may take beyond it: the guest's kill and the way back. */
+#define EXEC_REPLY_MARGIN_USEC (30 * G_USEC_PER_SEC)
 /* exec's own failures, told apart from any status a guest command can have, as ssh does. */
 #define MVM_EXIT_EXEC_FAILED 255
 
@@ -678,7 +680,7 @@ static int verb_exec(Context *c, int argc, char *argv[]) {
 
         /* microvmd bounds the call by the command's timeout; without one, the command may run for as
          * long as it takes. */
-        r = sd_bus_call(c->bus, m, arg_timeout_usec > 0 ? arg_timeout_usec + MVM_BUS_TIMEOUT_JOB : UINT64_MAX,
+        r = sd_bus_call(c->bus, m, arg_timeout_usec > 0 ? arg_timeout_usec + EXEC_REPLY_MARGIN_USEC : UINT64_MAX,
                         &error, &reply);
         if (r < 0)
                 return fail_bus(r, &error, "Exec");

@@ -138,7 +138,8 @@ void bt_assert_error(int r, const sd_bus_error *error, const char *name, const c
         cr_assert(r < 0, "%s: the call succeeded, expected %s", what, name);
         cr_assert(sd_bus_error_has_name(error, name), "%s: expected %s, got %s: %s", what, name, error->name,
                   error->message);
-        cr_assert(error->message && strstr(error->message, fragment), "%s: the message of %s lacks '%s': %s", what,
+        cr_assert(error->message && error->message[0], "%s: %s has no message", what, name);
+        cr_assert(!fragment || strstr(error->message, fragment), "%s: the message of %s lacks '%s': %s", what,
                   name, fragment, error->message);
 }
 

@@ -61,7 +61,7 @@ int bt_call_timeout(BusTest *t, const char *path, const char *interface, const c
 int bt_try_manager_call(BusTest *t, const char *member, GVariant *args, sd_bus_error *error);
 /* The same, asserting success; returns the reply (owned). */
 GVariant *bt_manager_call(BusTest *t, const char *member, GVariant *args, const char *what);
-/* Asserts that the call failed with the error name and that its message contains fragment. */
+/* Asserts that the call failed with the error name and a message, containing fragment unless NULL. */
 void bt_assert_error(int r, const sd_bus_error *error, const char *name, const char *fragment, const char *what);
 
 /* An a{sv} from GVariant text ("{'Kernel': <'/k'>, 'VCPUs': <uint32 2>}"), floating. */

@@ -84,6 +84,11 @@ prop() {
         microvmctl show "$1" | sed -n "s/^$2=//p"
 }
 
+# agent_ready NAME: the VM's guest agent has answered.
+agent_ready() {
+        [ "$(prop "$1" Ready)" = yes ]
+}
+
 now_ms() {
         echo $(($(date +%s%N) / 1000000))
 }
@@ -357,21 +362,36 @@ step "errors: start of a running VM"
 expect_fail 1 "VM '$vm_run' is running already" microvmctl start "$vm_run"
 expect_fail 1 "No VM '$missing'" microvmctl start "$missing"
 
-step "stop: the guest powers off on the power button"
+step "exec: stdin, stdout, stderr and the exit status of a command in the guest"
+wait_for "$boot_timeout" "the guest agent of $vm_run" agent_ready "$vm_run"
+out=$(printf 'to the guest\n' | microvmctl exec "$vm_run" -- sh -c 'cat; echo err >&2' 2>"$scratch/stderr")
+[ "$out" = "to the guest" ] || fail "exec cat printed '$out'"
+[ "$(cat "$scratch/stderr")" = err ] || fail "exec's stderr: $(cat "$scratch/stderr")"
+rc=0; microvmctl exec "$vm_run" -- sh -c 'exit 7' </dev/null || rc=$?
+[ "$rc" = 7 ] || fail "exec of 'exit 7' exited with $rc"
+rc=0; microvmctl exec "$vm_run" -- sh -c 'kill -TERM $$' </dev/null || rc=$?
+[ "$rc" = 143 ] || fail "exec of a command killed by SIGTERM exited with $rc, not 128 + 15"
+echo "   ok: cat, exit 7, SIGTERM -> 143"
+expect_fail 255 "No VM '$missing'" microvmctl exec "$missing" -- true
+expect_fail 255 "Cannot execute '/no/such'" microvmctl exec "$vm_run" -- /no/such
+expect_fail 255 "did not finish in time and was killed after 1000 ms" microvmctl exec --timeout=1 "$vm_run" -- sleep 30
+expect_fail 2 "needs" microvmctl exec "$vm_run"
+
+step "stop: the guest agent shuts the guest down"
 out=$(timed microvmctl stop -v "$vm_run" 2>"$scratch/stderr")
 grep -qx "Stopped VM '$vm_run' (stop-request)." <<<"$out" || fail "stop -v printed '$out'"
 [ ! -s "$scratch/stderr" ] || fail "stop printed on stderr: $(cat "$scratch/stderr")"
 check_json "$(microvmctl show --json "$vm_run")" \
         'j["State"] == "stopped" and j["StopReason"] == "stop-request" and j["MainPID"] == 0'
-expect_serial "$vm_run" "microvm-guest: power button, shutting down"
+journalctl -b -q -o cat -u "microvm@$vm_run.service" | grep -q "Asked the guest agent of VM $vm_run to shut down" ||
+        fail "the unit's journal does not say the agent was asked"
 [ ! -e "/proc/$pid" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != qemu-system-x86 ] ||
         fail "QEMU $pid still runs"
 microvmctl status "$vm_run" >"$scratch/status"
 expect_line "$scratch/status" "       State: stopped"
 expect_line "$scratch/status" " Stop reason: stop-request"
-expect_line "$scratch/status" "microvm-guest: power button, shutting down"
 grep -q 'Main PID' "$scratch/status" && fail "status of a stopped VM shows a PID"
-echo "   ok: stopped, stop-request, the guest's shutdown line"
+echo "   ok: stopped, stop-request, through the agent"
 
 step "errors: stop and kill of a stopped VM"
 expect_fail 1 "VM '$vm_run' is not running (it is stopped)" microvmctl stop "$vm_run"
@@ -390,7 +410,7 @@ echo "   ok: status says killed"
 
 step "stop --timeout of a guest that ignores the power button: killed, with a warning"
 microvmctl create "$vm_stubborn" --set Kernel="$guest/vmlinuz" --set Initrd="$guest/initramfs.cpio.gz" \
-        --set MemoryMiB=256 --set KernelCommandLine=microvm.ignore_powerbutton=1
+        --set MemoryMiB=256 --set 'KernelCommandLine=microvm.ignore_powerbutton=1 microvm.agent=0'
 timed microvmctl start "$vm_stubborn"
 wait_for "$boot_timeout" "guest ready line of $vm_stubborn" booted "$vm_stubborn"
 timed microvmctl stop --timeout=2 "$vm_stubborn" >"$scratch/stdout" 2>"$scratch/stderr" ||
@@ -407,7 +427,7 @@ expect_fail 2 "Unknown signal 'SIGNOPE'" microvmctl kill -s SIGNOPE "$vm_run"
 expect_fail 2 "Unknown signal '0'" microvmctl kill --signal=0 "$vm_run"
 expect_fail 2 "--timeout takes a whole number of seconds" microvmctl stop --timeout=0 "$vm_run"
 expect_fail 2 "--timeout takes a whole number of seconds" microvmctl stop --timeout=soon "$vm_run"
-expect_fail 2 "--timeout applies to 'stop' only" microvmctl start --timeout=5 "$vm_run"
+expect_fail 2 "--timeout applies to 'stop' and 'exec' only" microvmctl start --timeout=5 "$vm_run"
 expect_fail 2 "--signal applies to 'kill' only" microvmctl stop --signal=KILL "$vm_run"
 expect_fail 2 "needs VM names" microvmctl start
 expect_fail 2 "Too many arguments" microvmctl status "$vm_run" "$vm"

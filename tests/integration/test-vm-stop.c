@@ -66,7 +66,7 @@ Test(vm_stop, qemu_sigkill) {
 Test(vm_stop, timeout_kill) {
         static const char name[] = PREFIX "stubborn";
         _cleanup_(bt_freep) BusTest *t = bt_new();
-        g_autofree char *config = bt_guest_config("microvm.ignore_powerbutton=1", ""), *reason = NULL;
+        g_autofree char *config = bt_guest_config("microvm.ignore_powerbutton=1 microvm.agent=0", ""), *reason = NULL;
         int64_t begin, ms;
 
         g_free(bt_create_vm(t, name, config));

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The agent object: the loop, the channels and what runs. */
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+
+#include "agent-exec.h"
+#include "agent-port.h"
+#include "agent-power.h"
+#include "agent-protocol.h"
+#include "agent-server.h"
+#include "agent-vsock.h"
+#include "agent.h"
+#include "log.h"
+
+int agent_new(Agent **ret) {
+        _cleanup_(agent_freep) Agent *a = NULL;
+        sigset_t mask;
+        int r;
+
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+
+        /* sd-event watches these through signalfd or pidfd; they must not be delivered. A command's
+         * stdin closing early must not kill the agent either. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        (void) signal(SIGPIPE, SIG_IGN);
+
+        r = sd_event_new(&a->event);
+        if (r < 0)
+                return r;
+        /* No callback: the loop exits. */
+        r = sd_event_add_signal(a->event, /* ret= */ NULL, SIGTERM, /* callback= */ NULL, NULL);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(a->event, /* ret= */ NULL, SIGINT, /* callback= */ NULL, NULL);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+Agent *agent_free(Agent *a) {
+        if (!a)
+                return NULL;
+
+        /* Ports first: they point at their servers. */
+        for (size_t i = 0; i < a->n_ports; i++)
+                agent_port_free(a->ports[i]);
+        free(a->ports);
+        agent_vsock_free(a->vsock);
+        while (a->servers)
+                agent_server_free(a->servers);
+        while (a->execs)
+                agent_exec_free(a->execs);
+        agent_power_free(a->power);
+        sd_bus_flush_close_unref(a->system_bus);
+        sd_event_unref(a->event);
+        return mfree(a);
+}
+
+int agent_add_port(Agent *a, const char *name) {
+        AgentPort **ports;
+        int r;
+
+        ports = reallocarray(a->ports, a->n_ports + 1, sizeof(*ports));
+        if (!ports)
+                return -ENOMEM;
+        a->ports = ports;
+        r = agent_port_new(a, name, &a->ports[a->n_ports]);
+        if (r < 0)
+                return r;
+        a->n_ports++;
+        return 0;
+}
+
+int agent_add_vsock(Agent *a) {
+        return agent_vsock_new(a, MVM_AGENT_VSOCK_PORT, &a->vsock);
+}
+
+int agent_run(Agent *a) {
+        return sd_event_loop(a->event);
+}
+
+bool agent_has_systemd(void) {
+        return sd_booted() > 0;
+}
+
+int agent_get_system_bus(Agent *a, sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (!a->system_bus) {
+                r = sd_bus_open_system(&bus);
+                if (r < 0)
+                        return r;
+                r = sd_bus_attach_event(bus, a->event, SD_EVENT_PRIORITY_NORMAL);
+                if (r < 0)
+                        return r;
+                a->system_bus = TAKE_PTR(bus);
+        }
+        *ret = a->system_bus;
+        return 0;
+}
