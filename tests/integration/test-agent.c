@@ -317,7 +317,7 @@ Test(agent, absent) {
         start = g_get_monotonic_time();
         r = try_exec(t, name, (const char *const[]) { "true", NULL }, NULL, NULL, 0, 5 * G_USEC_PER_SEC, 0, &x, &error);
         bt_assert_error(r, &error, "org.microvm.Error.AgentUnavailable", "microvm-agent", "Exec without an agent");
-        cr_expect_lt(g_get_monotonic_time() - start, 5 * G_USEC_PER_SEC, "within its timeout");
+        cr_expect_lt(g_get_monotonic_time() - (int64_t) start, 5 * G_USEC_PER_SEC, "within its timeout");
 
         reason = bt_stop_vm(t, name, BT_STOP_TIMEOUT_USEC);
         cr_expect_str_eq(reason, "stop-request");
@@ -421,4 +421,36 @@ Test(agent, wait_ready) {
         r = bt_call_timeout(t, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "StartVM", g_variant_new("(s)", never),
                             BT_BOOT_TIMEOUT_USEC, NULL, &error);
         bt_assert_error(r, &error, "org.microvm.Error.StartFailed", "ReadyTimeoutSec", "StartVM, agent never answers");
+}
+
+/* microvmd killed and restarted while the VM runs: it connects to the agent again, and the agent
+ * serves the new connection. */
+Test(agent, host_reconnects) {
+        static const char name[] = PREFIX "again";
+        _cleanup_(bt_freep) BusTest *t = bt_new();
+        g_autofree char *text = NULL;
+        ExecResult x = {};
+
+        boot_ready(t, name, "", "");
+        for (int round = 0; round < 2; round++) {
+                g_autoptr(GVariant) connected = NULL;
+                int64_t deadline;
+
+                bt_kill_microvmd("agent: microvmd restarted");
+                /* The restarted microvmd finds the VM running, connects and pings. */
+                for (deadline = g_get_monotonic_time() + BT_BOOT_TIMEOUT_USEC;; g_usleep(50 * 1000)) {
+                        g_clear_pointer(&connected, g_variant_unref);
+                        connected = bt_vm_property(t, name, "AgentConnected");
+                        if (g_variant_get_boolean(connected))
+                                break;
+                        cr_assert(g_get_monotonic_time() < deadline, "round %d: the agent did not connect again",
+                                  round);
+                }
+                exec_ok(t, name, (const char *const[]) { "echo", "again", NULL }, NULL, NULL, 0, &x,
+                        "Exec after microvmd restarted");
+                g_free(text);
+                text = out_text(&x);
+                cr_expect_str_eq(text, "again\n", "round %d", round);
+                exec_result_done(&x);
+        }
 }
