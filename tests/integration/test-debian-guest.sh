@@ -4,7 +4,8 @@
 # $MVM_DEBIAN_GUEST_DIR): created and started through the bus API with its ext4 image as the root
 # drive and no root= of its own, it boots the cloud kernel with Debian's initramfs and systemd,
 # takes its hostname from the cloud-init seed microvm built from LocalHostname=, and shuts down
-# cleanly when StopVM presses its power button. The guest's own console lines are asserted.
+# cleanly when StopVM asks its agent (a systemd service in the guest), which also runs a command
+# for microvmctl exec. The guest's own console lines are asserted.
 set -euo pipefail
 
 guest=${MVM_DEBIAN_GUEST_DIR:?MVM_DEBIAN_GUEST_DIR names the Debian guest tools/guest-image/build-debian made}
@@ -79,8 +80,24 @@ wait_line "^microvm-guest: ready uptime=[0-9.]+ hostname=$host$eol" "$boot_timeo
 grep -aq '^Begin: Mounting root file system' "$log" || fail "the console shows no initramfs-tools"
 echo "   ok: Debian's initramfs mounted the root, its systemd reached multi-user.target"
 
-echo "== StopVM presses the power button; systemd in the guest shuts down"
+echo "== its agent, a systemd service: Ready, Exec, Signal to a unit"
+vm_path=/org/microvm/Manager/vm/${name//-/_2d}
+for _ in $(seq 1 600); do
+        [ "$(busctl get-property org.microvm.Manager "$vm_path" org.microvm.VM Ready)" = "b true" ] && break
+        sleep 0.1
+done
+[ "$(busctl get-property org.microvm.Manager "$vm_path" org.microvm.VM Ready)" = "b true" ] ||
+        fail "the agent of the Debian guest never answered"
+out=$(microvmctl exec "$name" -- sh -c 'echo "$(hostname) $(cat /etc/debian_version | cut -d. -f1) $(cat /proc/1/comm)"')
+[ "$out" = "$host 12 systemd" ] || fail "exec in the Debian guest printed '$out', not '$host 12 systemd'"
+echo "   ok: exec: $out"
+"${B[@]}" Signal ssi "$name" microvm-ready.service 1 >/dev/null || fail "Signal to a unit of the guest failed"
+echo "   ok: Signal to a unit of the guest's systemd"
+
+echo "== StopVM asks the agent; systemd in the guest shuts down"
 reason=$("${B[@]}" StopVM st "$name" 60000000)
 [ "$reason" = 's "stop-request"' ] || fail "StopVM returned $reason, not stop-request"
 wait_line "^microvm-guest: poweroff$eol" 1
-echo "   ok: stop-request, after the guest's own poweroff"
+journalctl -b -q -o cat -u "microvm@$name.service" | grep -q "Asked the guest agent of VM $name to shut down" ||
+        fail "the stop did not go through the agent"
+echo "   ok: stop-request, through the agent and the guest's own poweroff"
