@@ -98,6 +98,11 @@ echo "== StopVM asks the agent; systemd in the guest shuts down"
 reason=$("${B[@]}" StopVM st "$name" 60000000)
 [ "$reason" = 's "stop-request"' ] || fail "StopVM returned $reason, not stop-request"
 wait_line "^microvm-guest: poweroff$eol" 1
+for _ in $(seq 1 100); do
+        journalctl -b -q -o cat -u "microvm@$name.service" | grep -q "Asked the guest agent of VM $name to shut down" &&
+                break
+        sleep 0.1
+done
 journalctl -b -q -o cat -u "microvm@$name.service" | grep -q "Asked the guest agent of VM $name to shut down" ||
         fail "the stop did not go through the agent"
 echo "   ok: stop-request, through the agent and the guest's own poweroff"

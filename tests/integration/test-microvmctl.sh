@@ -84,6 +84,11 @@ prop() {
         microvmctl show "$1" | sed -n "s/^$2=//p"
 }
 
+# journal_has UNIT TEXT: the unit's journal holds a message with TEXT (journald may lag behind).
+journal_has() {
+        journalctl -b -q -o cat -u "$1" | grep -qF -- "$2"
+}
+
 # agent_ready NAME: the VM's guest agent has answered.
 agent_ready() {
         [ "$(prop "$1" Ready)" = yes ]
@@ -383,8 +388,8 @@ grep -qx "Stopped VM '$vm_run' (stop-request)." <<<"$out" || fail "stop -v print
 [ ! -s "$scratch/stderr" ] || fail "stop printed on stderr: $(cat "$scratch/stderr")"
 check_json "$(microvmctl show --json "$vm_run")" \
         'j["State"] == "stopped" and j["StopReason"] == "stop-request" and j["MainPID"] == 0'
-journalctl -b -q -o cat -u "microvm@$vm_run.service" | grep -q "Asked the guest agent of VM $vm_run to shut down" ||
-        fail "the unit's journal does not say the agent was asked"
+wait_for 10 "the unit's journal says the agent was asked" journal_has "microvm@$vm_run.service" \
+        "Asked the guest agent of VM $vm_run to shut down"
 [ ! -e "/proc/$pid" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != qemu-system-x86 ] ||
         fail "QEMU $pid still runs"
 microvmctl status "$vm_run" >"$scratch/status"
