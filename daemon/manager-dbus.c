@@ -187,6 +187,10 @@ static int method_ping(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         return call_on_vm_agent(msg, userdata, bus_vm_ping, error);
 }
 
+static int method_get_guest_info(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_on_vm_agent(msg, userdata, bus_vm_get_guest_info, error);
+}
+
 static int method_get_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         VM *vm = NULL;
         int r;
@@ -331,6 +335,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_signal, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Ping", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_ping,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetGuestInfo", SD_BUS_ARGS("s", name), SD_BUS_RESULT("a{sv}", info),
+                                method_get_guest_info, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetVM", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", path), method_get_vm,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListVMs", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sso)", vms), method_list_vms,

@@ -370,6 +370,17 @@ int bus_vm_ping(sd_bus_message *msg, VM *vm, bool by_name, sd_bus_error *error) 
         return vm_agent_forward(vm, msg, by_name, "Ping", AGENT_CALL_TIMEOUT_USEC, error);
 }
 
+/* Open to everyone as well: what the guest tells of itself is no more than its properties. */
+int bus_vm_get_guest_info(sd_bus_message *msg, VM *vm, bool by_name, sd_bus_error *error) {
+        if (vm->state != VM_RUNNING)
+                return error_not_running(error, vm);
+        return vm_agent_forward(vm, msg, by_name, "GetInfo", AGENT_CALL_TIMEOUT_USEC, error);
+}
+
+static int method_get_guest_info(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_get_guest_info(msg, userdata, false, error);
+}
+
 static int method_exec(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         return bus_vm_exec(msg, userdata, false, error);
 }
@@ -496,6 +507,8 @@ static const sd_bus_vtable vm_vtable_head[] = {
         SD_BUS_METHOD_WITH_ARGS("Signal", SD_BUS_ARGS("s", target, "i", signal), SD_BUS_NO_RESULT, method_signal,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Ping", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_ping, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetGuestInfo", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", info), method_get_guest_info,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
 };
 
 static sd_bus_vtable *vm_vtable_build(void) {

@@ -18,6 +18,7 @@ int bus_vm_kill(sd_bus_message *msg, VM *vm, sd_bus_error *error);
 int bus_vm_exec(sd_bus_message *msg, VM *vm, bool by_name, sd_bus_error *error);
 int bus_vm_signal(sd_bus_message *msg, VM *vm, bool by_name, sd_bus_error *error);
 int bus_vm_ping(sd_bus_message *msg, VM *vm, bool by_name, sd_bus_error *error);
+int bus_vm_get_guest_info(sd_bus_message *msg, VM *vm, bool by_name, sd_bus_error *error);
 
 /* Emits VMCreated/VMRemoved and the ObjectManager's InterfacesAdded/InterfacesRemoved. */
 void vm_emit_created(VM *vm);

@@ -103,6 +103,18 @@ Test(agent, exec) {
 
         /* The guest's own kernel, not the host's. */
         release = guest_kernel_release(name);
+        {
+                g_autoptr(GVariant) reply = bt_manager_call(t, "GetGuestInfo", g_variant_new("(s)", name), "GetGuestInfo");
+                g_autoptr(GVariant) info = g_variant_get_child_value(reply, 0);
+                const char *kernel = NULL, *version = NULL;
+                uint64_t uptime = 0;
+
+                cr_expect(g_variant_lookup(info, "Kernel", "&s", &kernel) && streq(kernel, release),
+                          "GetGuestInfo's Kernel: %s", strempty(kernel));
+                cr_expect(g_variant_lookup(info, "Version", "&s", &version) && streq(version, "1"),
+                          "GetGuestInfo's Version: %s", strempty(version));
+                cr_expect(g_variant_lookup(info, "UptimeUSec", "t", &uptime) && uptime > 0, "GetGuestInfo's UptimeUSec");
+        }
         exec_ok(t, name, (const char *const[]) { "uname", "-r", NULL }, NULL, NULL, 0, &x, "uname -r");
         text = out_text(&x);
         expected = g_strdup_printf("%s\n", release);
