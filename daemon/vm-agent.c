@@ -214,6 +214,32 @@ void vm_agent_follow_state(VM *vm) {
         }
 }
 
+/* sd_bus_message_copy() of the rest of src into dst, but an array of a fixed-size type (Exec's
+ * stdin, stdout and stderr) in one piece: copied element by element, 4 MiB of output took microvmd
+ * over 100 ms. */
+static int message_copy_rest(sd_bus_message *dst, sd_bus_message *src) {
+        for (;;) {
+                const char *contents;
+                char type;
+                int r;
+
+                r = sd_bus_message_peek_type(src, &type, &contents);
+                if (r <= 0)
+                        return r;
+                if (type == SD_BUS_TYPE_ARRAY && strlen(contents) == 1 && strchr("ybnqiuxtd", contents[0])) {
+                        const void *p;
+                        size_t size;
+
+                        r = sd_bus_message_read_array(src, contents[0], &p, &size);
+                        if (r >= 0)
+                                r = sd_bus_message_append_array(dst, contents[0], p, size);
+                } else
+                        r = sd_bus_message_copy(dst, src, /* all= */ false);
+                if (r < 0)
+                        return r;
+        }
+}
+
 typedef struct AgentCall {
         sd_bus_message *request;        /* the caller's, answered when the agent is */
         char *vm_name;
@@ -250,7 +276,7 @@ static int agent_call_handler(sd_bus_message *m, void *userdata, sd_bus_error *r
         } else {
                 r = sd_bus_message_new_method_return(c->request, &reply);
                 if (r >= 0)
-                        r = sd_bus_message_copy(reply, m, true);
+                        r = message_copy_rest(reply, m);
                 if (r >= 0)
                         r = sd_bus_send(NULL, reply, NULL);
         }
@@ -282,7 +308,7 @@ int vm_agent_forward(VM *vm, sd_bus_message *msg, bool by_name, const char *meth
         if (r >= 0 && by_name)
                 r = sd_bus_message_skip(msg, "s");
         if (r >= 0)
-                r = sd_bus_message_copy(call, msg, true);
+                r = message_copy_rest(call, msg);
         if (r < 0)
                 return r;
 
