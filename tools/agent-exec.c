@@ -30,6 +30,8 @@ typedef enum ExecFailure {
         EXEC_FAILURE_NONE,
         EXEC_FAILURE_TIMEOUT,
         EXEC_FAILURE_OUTPUT_TOO_LARGE,
+        _EXEC_FAILURE_MAX,
+        _EXEC_FAILURE_INVALID = -EINVAL,
 } ExecFailure;
 
 /* One of the command's output streams. */
@@ -76,7 +78,7 @@ static void exec_stdin_close(AgentExec *e) {
 }
 
 /* SIGKILL for the command's process group, which may outlive the command; for the command alone if
- * it has not made its group yet (it calls setsid() first thing after fork()). */
+ * the group is gone already. */
 static void exec_kill(AgentExec *e) {
         if (e->pid <= 0)
                 return;
@@ -126,6 +128,8 @@ static int exec_reply(AgentExec *e) {
                                                   e->command, e->output_max);
         case EXEC_FAILURE_NONE:
                 break;
+        default:
+                assert(false);
         }
 
         if (e->status.si_code == CLD_EXITED)

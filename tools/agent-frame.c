@@ -3,7 +3,9 @@
  * then messages, each a 16-byte fixed header (endianness, type, flags, version 1, body length,
  * serial, header fields length) followed by the header fields padded to 8 bytes and the body.
  * Only the lengths are read, to skip to the next message; sd-bus parses the messages. A NUL byte
- * where a message or a line could start can only be a new connection's first byte. */
+ * where a message or a line could start can only be a new connection's first byte; elsewhere (no
+ * connection, or a message whose sender went) a new connection shows as NUL and "AUTH " in one
+ * piece (a client's first write starts a virtio buffer of its own, and one read never spans two). */
 
 #include <assert.h>
 #include <stdbool.h>
@@ -14,6 +16,9 @@
 /* Longer SASL lines or messages than sd-bus takes are garbage. */
 #define FRAME_LINE_MAX 16384
 #define FRAME_MESSAGE_MAX (UINT64_C(128) * 1024 * 1024)
+
+/* What every client sends first: a NUL byte, then its first SASL command. */
+static const uint8_t connection_start[] = { 0, 'A', 'U', 'T', 'H', ' ' };
 
 void agent_frame_reset(AgentFrame *f) {
         *f = (AgentFrame) { .phase = AGENT_FRAME_NONE };
@@ -42,6 +47,11 @@ static bool header_rest(const uint8_t *h, uint64_t *ret) {
         return true;
 }
 
+void agent_frame_sender_gone(AgentFrame *f) {
+        if (f->phase == AGENT_FRAME_MESSAGE && (f->remaining > 0 || f->header_size > 0))
+                f->sender_gone = true;
+}
+
 static void frame_start(AgentFrame *f, AgentFramePhase phase) {
         agent_frame_reset(f);
         f->phase = phase;
@@ -53,15 +63,16 @@ size_t agent_frame_scan(AgentFrame *f, const uint8_t *p, size_t n, AgentFrameEve
         while (i < n) {
                 switch (f->phase) {
                 case AGENT_FRAME_NONE: {
-                        const uint8_t *nul = memchr(p + i, 0, n - i);
+                        /* Not any NUL: messages of a connection that is gone are full of them. */
+                        const uint8_t *s = memmem(p + i, n - i, connection_start, sizeof(connection_start));
 
-                        if (!nul) {
+                        if (!s) {
                                 *ret = AGENT_FRAME_CONTINUE;
                                 return n;
                         }
                         f->phase = AGENT_FRAME_START;
                         *ret = AGENT_FRAME_NEW_CONNECTION;
-                        return (size_t) (nul - p);
+                        return (size_t) (s - p);
                 }
 
                 case AGENT_FRAME_START:
@@ -98,11 +109,22 @@ size_t agent_frame_scan(AgentFrame *f, const uint8_t *p, size_t n, AgentFrameEve
                         break;
 
                 case AGENT_FRAME_MESSAGE:
+                        if (f->sender_gone) {
+                                const uint8_t *s = memmem(p + i, n - i, connection_start, sizeof(connection_start));
+
+                                if (s) {
+                                        f->phase = AGENT_FRAME_START;
+                                        *ret = AGENT_FRAME_NEW_CONNECTION;
+                                        return (size_t) (s - p);
+                                }
+                        }
                         if (f->remaining > 0) {
                                 size_t k = n - i < f->remaining ? n - i : (size_t) f->remaining;
 
                                 f->remaining -= k;
                                 i += k;
+                                if (f->remaining == 0)
+                                        f->sender_gone = false;
                                 break;
                         }
                         if (f->header_size == 0 && p[i] == 0) {

@@ -6,11 +6,12 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef enum AgentFramePhase {
-        AGENT_FRAME_NONE,       /* no connection: bytes are dropped until one starts */
+        AGENT_FRAME_NONE,       /* no connection: bytes are dropped until one starts ("\0AUTH ") */
         AGENT_FRAME_START,      /* the next byte is the NUL that opens a connection */
         AGENT_FRAME_AUTH,       /* the client's authentication lines, up to BEGIN */
         AGENT_FRAME_MESSAGE,    /* messages */
@@ -33,10 +34,17 @@ typedef struct AgentFrame {
         uint8_t header[16];             /* MESSAGE: the fixed header of the next message */
         size_t header_size;
         uint64_t remaining;             /* MESSAGE: bytes of the current message still to come */
+        bool sender_gone;               /* MESSAGE: the host went in the middle of this message */
 } AgentFrame;
 
 /* Back to no connection. */
 void agent_frame_reset(AgentFrame *f);
+
+/* The guest saw the host end close. That proves little (the guest learns of connections and data
+ * by separate queues, so a new connection's first bytes may come before the news that the old one
+ * closed), but a close inside a message means the rest of it will never come: until the message
+ * ends, a new connection's first bytes (NUL, "AUTH ") are looked for inside it too. */
+void agent_frame_sender_gone(AgentFrame *f);
 
 /* Scans n bytes from the host and returns how many of them belong to the current state: to the
  * connection, or (in AGENT_FRAME_NONE) to nobody. *ret says where it stopped: at the end; at the

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A virtio-serial port the agent serves on. The port is one byte stream that the host may connect
- * to and disconnect from at any time: while nobody is connected the agent waits, while somebody is
- * it serves one connection on it. */
+/* A virtio-serial port the agent serves on: one byte stream that carries the host's connections one
+ * after another, each served in turn. */
 #pragma once
 
 #include "agent.h"
@@ -10,4 +9,7 @@
  * serves on it. */
 int agent_port_new(Agent *a, const char *name, AgentPort **ret);
 AgentPort *agent_port_free(AgentPort *p);
+
+/* Whether output of the server has yet to reach the port. */
+bool agent_port_output_pending(AgentPort *p);
 DEFINE_CLEANUP(AgentPort *, agent_port_free);

@@ -113,10 +113,11 @@ static int on_power_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         uint64_t queued = 0;
         int r;
 
-        /* A closed connection has nothing queued that could still go out. */
+        /* A closed connection has nothing queued that could still go out. On a port the answer
+         * then passes the relay. */
         if (sd_bus_get_n_queued_write(p->bus, &queued) < 0)
                 queued = 0;
-        if (queued > 0 && now_usec(CLOCK_MONOTONIC) < p->deadline) {
+        if ((queued > 0 || agent_output_pending(p->agent)) && now_usec(CLOCK_MONOTONIC) < p->deadline) {
                 r = sd_event_source_set_time_relative(s, 5 * 1000);
                 if (r >= 0)
                         r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);

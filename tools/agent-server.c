@@ -31,7 +31,7 @@ AgentServer *agent_server_free(AgentServer *s) {
 static int match_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         AgentServer *s = userdata;
 
-        log_debug("%s: the host disconnected.", s->description);
+        log_debug("%s: connection closed.", s->description);
         if (s->on_closed)
                 s->on_closed(s, s->userdata);
         /* sd-bus keeps the bus object alive until this callback returns. */

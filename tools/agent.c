@@ -89,16 +89,49 @@ int agent_run(Agent *a) {
         return sd_event_loop(a->event);
 }
 
+bool agent_output_pending(Agent *a) {
+        for (size_t i = 0; i < a->n_ports; i++)
+                if (agent_port_output_pending(a->ports[i]))
+                        return true;
+        return false;
+}
+
 bool agent_has_systemd(void) {
         return sd_booted() > 0;
+}
+
+/* systemd's own socket, which systemctl too uses as root: it also works without a D-Bus daemon
+ * (early in boot, late in shutdown, or in a guest that has none). */
+static int connect_systemd_private(sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_address(bus, "unix:path=/run/systemd/private");
+        if (r < 0)
+                return r;
+        r = sd_bus_start(bus);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(bus);
+        return 0;
 }
 
 int agent_get_system_bus(Agent *a, sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
+        /* systemd may have closed it (daemon-reexec): connect again. */
+        if (a->system_bus && sd_bus_is_open(a->system_bus) <= 0)
+                a->system_bus = sd_bus_flush_close_unref(a->system_bus);
         if (!a->system_bus) {
-                r = sd_bus_open_system(&bus);
+                r = connect_systemd_private(&bus);
+                if (r < 0) {
+                        log_debug_errno(r, "Cannot connect to /run/systemd/private, trying the system bus: %m");
+                        r = sd_bus_open_system(&bus);
+                }
                 if (r < 0)
                         return r;
                 r = sd_bus_attach_event(bus, a->event, SD_EVENT_PRIORITY_NORMAL);

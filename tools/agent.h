@@ -18,7 +18,7 @@ typedef struct AgentVsock AgentVsock;
 
 typedef struct Agent {
         sd_event *event;
-        sd_bus *system_bus;             /* the guest's system bus, connected on first use */
+        sd_bus *system_bus;             /* to the guest's systemd, connected on first use */
 
         AgentPort **ports;              /* owned, as are the entries */
         size_t n_ports;
@@ -40,7 +40,11 @@ int agent_add_vsock(Agent *a);
 /* Runs until SIGTERM or SIGINT. */
 int agent_run(Agent *a);
 
+/* Whether answers written by a server have yet to leave through a port. */
+bool agent_output_pending(Agent *a);
+
 /* Whether systemd runs this guest: it creates /run/systemd/system early at boot. */
 bool agent_has_systemd(void);
-/* The guest's system bus, connected and attached to the loop on first use. *ret is borrowed. */
+/* A connection to the guest's systemd (its private socket, else the system bus), connected and
+ * attached to the loop on first use. *ret is borrowed. */
 int agent_get_system_bus(Agent *a, sd_bus **ret);
