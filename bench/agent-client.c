@@ -18,7 +18,6 @@
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
@@ -29,12 +28,13 @@
 #include "bus-names.h"
 #include "cgroup.h"
 #include "figure.h"
+#include "serial-watch.h"
+#include "time-util.h"
 #include "log.h"
 #include "macro.h"
 #include "unit.h"
 #include "vm-files.h"
 
-#define READY_MARKER            "microvm-guest: ready "
 #define BOOT_TIMEOUT_NSEC       (60 * NSEC_PER_SEC)
 #define STOP_TIMEOUT_NSEC       (60 * NSEC_PER_SEC)
 #define STOP_TIMEOUT_USEC       UINT64_C(30000000)
@@ -94,18 +94,12 @@ typedef struct Bench {
         char *unit;                     /* microvm@NAME.service */
         char *vm_path;
         char *state_dir;                /* /var/lib/microvm/NAME: the serial log */
-        char *serial_log;
         char *agent_socket;             /* /run/microvm/NAME/agent-unit.sock */
         sd_bus_slot *ready_slot;
 
         uint64_t wake_nsec;             /* when the last poll() returned: every event's stamp */
 
-        /* The serial log of the current boot. */
-        int inotify_fd;
-        int log_fd;
-        uint64_t serial_ready_nsec;     /* 0 until the ready line */
-        char line[512];                 /* the last line read, so far */
-        size_t line_len;
+        SerialWatch serial;             /* the serial log of the current boot */
 
         /* The Ready signal of the current boot. */
         uint64_t ready_nsec;            /* 0 until received */
@@ -122,83 +116,6 @@ static double ms_between(uint64_t from, uint64_t to) {
         return (double) (to - from) / (double) NSEC_PER_MSEC;
 }
 
-static uint64_t realtime_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
-/* New bytes of the serial log: looks for the ready line, line by line. */
-static int serial_read(Bench *b) {
-        char buf[4096];
-
-        for (;;) {
-                ssize_t n = read(b->log_fd, buf, sizeof(buf));
-
-                if (n < 0)
-                        return log_error_errno(errno, "Failed to read %s: %m", b->serial_log);
-                if (n == 0)
-                        return 0;
-
-                for (ssize_t i = 0; i < n; i++) {
-                        if (buf[i] != '\n') {
-                                if (b->line_len < sizeof(b->line) - 1)
-                                        b->line[b->line_len++] = buf[i];
-                                continue;
-                        }
-                        b->line[b->line_len] = '\0';
-                        if (b->serial_ready_nsec == 0 && strncmp(b->line, READY_MARKER, strlen(READY_MARKER)) == 0)
-                                b->serial_ready_nsec = b->wake_nsec;
-                        b->line_len = 0;
-                }
-        }
-}
-
-/* The events of the state directory: the serial log created (QEMU opened it) or written. */
-static int serial_watch_process(Bench *b) {
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        bool changed = false;
-
-        for (;;) {
-                ssize_t n = read(b->inotify_fd, buf, sizeof(buf));
-
-                if (n < 0) {
-                        if (errno == EAGAIN)
-                                break;
-                        return log_error_errno(errno, "Failed to read inotify events: %m");
-                }
-                for (char *p = buf; p < buf + n;) {
-                        const struct inotify_event *e = (const struct inotify_event *) p;
-
-                        p += sizeof(struct inotify_event) + e->len;
-                        if (e->len > 0 && streq(e->name, MVM_SERIAL_LOG))
-                                changed = true;
-                }
-        }
-        if (!changed || b->serial_ready_nsec != 0)
-                return 0;
-
-        if (b->log_fd < 0) {
-                b->log_fd = open(b->serial_log, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-                if (b->log_fd < 0)
-                        return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s: %m", b->serial_log);
-        }
-        return serial_read(b);
-}
-
-/* Forgets the last boot's serial log: removed, so that QEMU creates it anew. */
-static int serial_reset(Bench *b) {
-        closep(&b->log_fd);
-        if (unlink(b->serial_log) < 0 && errno != ENOENT)
-                return log_error_errno(errno, "Failed to remove %s: %m", b->serial_log);
-        b->serial_ready_nsec = 0;
-        b->line_len = 0;
-        /* Drop the events of the removal and of the last boot. */
-        b->wake_nsec = now_nsec();
-        return serial_watch_process(b);
-}
-
 static int match_ready(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Bench *b = userdata;
         uint64_t ready_at;
@@ -213,7 +130,7 @@ static int match_ready(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
 typedef bool (*Condition)(const Bench *b);
 
 static bool is_booted(const Bench *b) {
-        return (b->ready_nsec != 0 && b->serial_ready_nsec != 0 && b->call_done) ||
+        return (b->ready_nsec != 0 && b->serial.ready_nsec != 0 && b->call_done) ||
                (b->call_done && b->call_error < 0);
 }
 
@@ -246,7 +163,7 @@ static int bench_wait(Bench *b, Condition done, uint64_t timeout_nsec) {
         for (;;) {
                 struct pollfd p[2] = {
                         { .fd = sd_bus_get_fd(b->bus), .events = (short) sd_bus_get_events(b->bus) },
-                        { .fd = b->inotify_fd, .events = POLLIN },
+                        { .fd = b->serial.inotify_fd, .events = POLLIN },
                 };
                 uint64_t now, bus_timeout, wait_nsec;
 
@@ -272,7 +189,7 @@ static int bench_wait(Bench *b, Condition done, uint64_t timeout_nsec) {
                 if (r < 0 && errno != EINTR)
                         return log_error_errno(errno, "poll() failed: %m");
                 if (r > 0 && (p[1].revents & POLLIN)) {
-                        r = serial_watch_process(b);
+                        r = serial_watch_process(&b->serial, b->wake_nsec);
                         if (r < 0)
                                 return r;
                 }
@@ -340,12 +257,12 @@ static int vm_boot(Bench *b, Boot *boot) {
         uint64_t t0, t0_usec;
         int r;
 
-        r = serial_reset(b);
+        r = serial_watch_reset(&b->serial, b->wake_nsec = now_nsec());
         if (r < 0)
                 return r;
         b->ready_nsec = b->ready_at_usec = 0;
 
-        t0_usec = realtime_usec();
+        t0_usec = now_usec(CLOCK_REALTIME);
         t0 = now_nsec();
         r = call_async(b, "StartVM", "s", b->opt.name);
         if (r < 0)
@@ -354,14 +271,14 @@ static int vm_boot(Bench *b, Boot *boot) {
         if (r == -ETIMEDOUT)
                 return log_error_errno(r, "VM %s not ready within 60 s: Ready signal %s, ready line %s (see %s).",
                                        b->opt.name, b->ready_nsec ? "received" : "missing",
-                                       b->serial_ready_nsec ? "seen" : "missing", b->serial_log);
+                                       b->serial.ready_nsec ? "seen" : "missing", b->serial.path);
         if (r >= 0)
                 r = b->call_error;
         if (r < 0)
                 return log_error_errno(r, "StartVM %s failed: %m", b->opt.name);
 
         boot->ready_ms = ms_between(t0, b->ready_nsec);
-        boot->serial_ms = ms_between(t0, b->serial_ready_nsec);
+        boot->serial_ms = ms_between(t0, b->serial.ready_nsec);
         boot->ready_at_ms = ((double) b->ready_at_usec - (double) t0_usec) / 1000;
         return 0;
 }
@@ -760,7 +677,6 @@ static int bench_setup(Bench *b) {
             asprintf(&initrd, "%s/initramfs.cpio.gz", b->opt.guest) < 0)
                 return log_oom();
         if (vm_state_dir(b->opt.name, &b->state_dir) < 0 || vm_runtime_dir(b->opt.name, &runtime_dir) < 0 ||
-            asprintf(&b->serial_log, "%s/" MVM_SERIAL_LOG, b->state_dir) < 0 ||
             asprintf(&b->agent_socket, "%s/" MVM_AGENT_UNIT_SOCKET, runtime_dir) < 0)
                 return log_oom();
         r = sd_bus_path_encode(MVM_VM_PATH_PREFIX, b->opt.name, &b->vm_path);
@@ -785,14 +701,10 @@ static int bench_setup(Bench *b) {
         if (r < 0)
                 return log_error_errno(r, "CreateVM %s failed: %s", b->opt.name, bus_error_text(&error, r));
 
-        /* The unit's StateDirectory= takes the directory as it finds it: watch it from the start. */
-        if (mkdir(b->state_dir, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create %s: %m", b->state_dir);
-        b->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (b->inotify_fd < 0)
-                return log_error_errno(errno, "inotify_init1() failed: %m");
-        if (inotify_add_watch(b->inotify_fd, b->state_dir, IN_CREATE | IN_MODIFY) < 0)
-                return log_error_errno(errno, "Failed to watch %s: %m", b->state_dir);
+        /* Watched from the start, before any run creates the log. */
+        r = serial_watch_open(&b->serial, b->state_dir);
+        if (r < 0)
+                return r;
 
         printf("VM %s: %s, %s, 256 MiB, 1 vCPU, no drive, no NIC; %zu boots, %zu exec and ping calls of each kind,\n"
                "%zu 4 MiB calls of each kind\n", b->opt.name, kernel, initrd, b->opt.boots, b->opt.execs,
@@ -807,12 +719,10 @@ static void bench_done(Bench *b) {
         sd_bus_slot_unref(b->ready_slot);
         sd_bus_close_unref(b->agent);
         sd_bus_flush_close_unref(b->bus);
-        closep(&b->inotify_fd);
-        closep(&b->log_fd);
+        serial_watch_close(&b->serial);
         free(b->unit);
         free(b->vm_path);
         free(b->state_dir);
-        free(b->serial_log);
         free(b->agent_socket);
 }
 
@@ -881,8 +791,7 @@ int main(int argc, char *argv[]) {
                         .boots = 5,
                         .name = "bench-agent",
                 },
-                .inotify_fd = -EBADF,
-                .log_fd = -EBADF,
+                .serial = SERIAL_WATCH_INIT,
         };
         int r;
 

@@ -21,7 +21,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -32,6 +31,7 @@
 #include "bus-names.h"
 #include "cgroup.h"
 #include "figure.h"
+#include "serial-watch.h"
 #include "log.h"
 #include "macro.h"
 #include "qmp-command.h"
@@ -42,7 +42,6 @@
 #define MICROVMD_UNIT           "microvmd.service"
 #define BASELINE_TEMPLATE       "microvm-bench-qemu@"
 #define UNIT_DIR                "/run/systemd/system"
-#define READY_MARKER            "microvm-guest: ready "
 #define SHUTDOWN_MARKER         "microvm-guest: power button, shutting down"
 #define BOOT_TIMEOUT_NSEC       (60 * NSEC_PER_SEC)
 #define STOP_TIMEOUT_NSEC       (60 * NSEC_PER_SEC)
@@ -101,17 +100,10 @@ typedef struct Bench {
         char *baseline_unit;            /* microvm-bench-qemu@NAME.service */
         char *state_dir;                /* /var/lib/microvm/NAME: the serial log */
         char *runtime_dir;              /* /run/microvm/NAME: the sockets */
-        char *serial_log;
         char *qmp_socket;
         char **qemu_argv;               /* as microvm ran it */
 
-        /* The serial log of the current run. */
-        int inotify_fd;
-        int log_fd;
-        uint64_t log_nsec;              /* 0 until QEMU created it */
-        uint64_t ready_nsec;            /* 0 until the ready line */
-        char line[512];                 /* the last line read, so far */
-        size_t line_len;
+        SerialWatch serial;             /* the serial log of the current run */
 
         /* The QEMU run directly. */
         pid_t child;
@@ -141,77 +133,6 @@ static int bench_process_bus(Bench *b) {
         }
 }
 
-/* New bytes of the serial log: looks for the ready line, line by line. */
-static int serial_read(Bench *b, uint64_t now) {
-        char buf[4096];
-
-        for (;;) {
-                ssize_t n = read(b->log_fd, buf, sizeof(buf));
-
-                if (n < 0)
-                        return log_error_errno(errno, "Failed to read %s: %m", b->serial_log);
-                if (n == 0)
-                        return 0;
-
-                for (ssize_t i = 0; i < n; i++) {
-                        if (buf[i] != '\n') {
-                                if (b->line_len < sizeof(b->line) - 1)
-                                        b->line[b->line_len++] = buf[i];
-                                continue;
-                        }
-                        b->line[b->line_len] = '\0';
-                        if (b->ready_nsec == 0 && strncmp(b->line, READY_MARKER, strlen(READY_MARKER)) == 0)
-                                b->ready_nsec = now;
-                        b->line_len = 0;
-                }
-        }
-}
-
-/* The events of the state directory: the serial log created (QEMU opened it) or written. */
-static int serial_watch_process(Bench *b, uint64_t now) {
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        bool changed = false;
-
-        for (;;) {
-                ssize_t n = read(b->inotify_fd, buf, sizeof(buf));
-
-                if (n < 0) {
-                        if (errno == EAGAIN)
-                                break;
-                        return log_error_errno(errno, "Failed to read inotify events: %m");
-                }
-                for (char *p = buf; p < buf + n;) {
-                        const struct inotify_event *e = (const struct inotify_event *) p;
-
-                        p += sizeof(struct inotify_event) + e->len;
-                        if (e->len == 0 || !streq(e->name, MVM_SERIAL_LOG))
-                                continue;
-                        if ((e->mask & IN_CREATE) && b->log_nsec == 0)
-                                b->log_nsec = now;
-                        changed = true;
-                }
-        }
-        if (!changed || b->ready_nsec != 0)
-                return 0;
-
-        if (b->log_fd < 0) {
-                b->log_fd = open(b->serial_log, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-                if (b->log_fd < 0)
-                        return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s: %m", b->serial_log);
-        }
-        return serial_read(b, now);
-}
-
-/* Forgets the last run's serial log: removed, so that QEMU creates it anew. */
-static int serial_reset(Bench *b) {
-        closep(&b->log_fd);
-        if (unlink(b->serial_log) < 0 && errno != ENOENT)
-                return log_error_errno(errno, "Failed to remove %s: %m", b->serial_log);
-        b->log_nsec = b->ready_nsec = 0;
-        b->line_len = 0;
-        /* Drop events of the removal and of the last run. */
-        return serial_watch_process(b, now_nsec());
-}
 
 /* Whether the serial log has a line starting with marker. */
 static bool serial_has_line(Bench *b, const char *marker) {
@@ -219,7 +140,7 @@ static bool serial_has_line(Bench *b, const char *marker) {
         _cleanup_(fclosep) FILE *f = NULL;
         size_t size = 0;
 
-        f = fopen(b->serial_log, "re");
+        f = fopen(b->serial.path, "re");
         if (!f)
                 return false;
         while (getline(&line, &size, f) >= 0)
@@ -231,7 +152,7 @@ static bool serial_has_line(Bench *b, const char *marker) {
 typedef bool (*Condition)(const Bench *b);
 
 static bool is_ready(const Bench *b) {
-        return b->ready_nsec != 0 || b->child_exit_nsec != 0 || (b->call_done && b->call_error < 0);
+        return b->serial.ready_nsec != 0 || b->child_exit_nsec != 0 || (b->call_done && b->call_error < 0);
 }
 
 static bool is_call_done(const Bench *b) {
@@ -255,7 +176,7 @@ static int bench_wait(Bench *b, Condition done, uint64_t timeout_nsec) {
         for (;;) {
                 struct pollfd p[3] = {
                         { .fd = sd_bus_get_fd(b->bus), .events = (short) sd_bus_get_events(b->bus) },
-                        { .fd = b->inotify_fd, .events = POLLIN },
+                        { .fd = b->serial.inotify_fd, .events = POLLIN },
                         { .fd = b->child_exit_nsec == 0 ? b->child_pidfd : -1, .events = POLLIN },
                 };
                 uint64_t now, bus_timeout, wait_nsec;
@@ -284,7 +205,7 @@ static int bench_wait(Bench *b, Condition done, uint64_t timeout_nsec) {
                 if (r <= 0)
                         continue;
                 if (p[1].revents & POLLIN) {
-                        r = serial_watch_process(b, now);
+                        r = serial_watch_process(&b->serial, now);
                         if (r < 0)
                                 return r;
                 }
@@ -435,13 +356,13 @@ static double ms_between(uint64_t from, uint64_t to) {
 
 /* The boot's figures, once the ready line is there. */
 static int run_booted(Bench *b, uint64_t t0, Run *run) {
-        if (b->ready_nsec == 0)
-                return log_error_errno(EIO, "QEMU exited before the guest's ready line (see %s).", b->serial_log);
-        if (b->log_nsec == 0)
-                b->log_nsec = b->ready_nsec;
-        run->ready_ms = ms_between(t0, b->ready_nsec);
-        run->log_ms = ms_between(t0, b->log_nsec);
-        run->boot_ms = ms_between(b->log_nsec, b->ready_nsec);
+        if (b->serial.ready_nsec == 0)
+                return log_error_errno(EIO, "QEMU exited before the guest's ready line (see %s).", b->serial.path);
+        if (b->serial.created_nsec == 0)
+                b->serial.created_nsec = b->serial.ready_nsec;
+        run->ready_ms = ms_between(t0, b->serial.ready_nsec);
+        run->log_ms = ms_between(t0, b->serial.created_nsec);
+        run->boot_ms = ms_between(b->serial.created_nsec, b->serial.ready_nsec);
         return 0;
 }
 
@@ -461,7 +382,7 @@ static int run_unit_active(Bench *b, const char *unit, uint64_t t0, Run *run) {
 static int check_guest_shutdown(Bench *b) {
         if (!serial_has_line(b, SHUTDOWN_MARKER))
                 return log_error_errno(EIO, "The guest did not shut itself down: no '%s' in %s.", SHUTDOWN_MARKER,
-                                       b->serial_log);
+                                       b->serial.path);
         return 0;
 }
 
@@ -473,7 +394,7 @@ static int run_microvm(Bench *b, Run *run) {
         r = microvmd_rss_kib(b, &before_kib);
         if (r < 0)
                 return r;
-        r = serial_reset(b);
+        r = serial_watch_reset(&b->serial, now_nsec());
         if (r < 0)
                 return r;
 
@@ -483,7 +404,7 @@ static int run_microvm(Bench *b, Run *run) {
                 return r;
         r = bench_wait(b, is_ready, BOOT_TIMEOUT_NSEC);
         if (r == -ETIMEDOUT)
-                return log_error_errno(r, "No ready line from VM %s in %s within 60 s.", b->opt.name, b->serial_log);
+                return log_error_errno(r, "No ready line from VM %s in %s within 60 s.", b->opt.name, b->serial.path);
         if (r >= 0)
                 r = b->call_error;
         /* StartVM returns when systemd's start job is done: long before the guest is ready. */
@@ -556,14 +477,14 @@ static int direct_boot_and_stop(Bench *b, uint64_t t0, const char *out_path, Run
 
         r = bench_wait(b, is_ready, BOOT_TIMEOUT_NSEC);
         if (r == -ETIMEDOUT)
-                return log_error_errno(r, "No ready line from QEMU run directly in %s within 60 s.", b->serial_log);
+                return log_error_errno(r, "No ready line from QEMU run directly in %s within 60 s.", b->serial.path);
         if (r < 0)
                 return r;
-        if (b->ready_nsec == 0) {
+        if (b->serial.ready_nsec == 0) {
                 (void) waitpid(b->child, &b->child_status, 0);
                 b->child = 0;
                 return log_error_errno(EIO, "QEMU run directly exited (wait status %d) before the guest's ready line; "
-                                       "see %s and %s.", b->child_status, b->serial_log, out_path);
+                                       "see %s and %s.", b->child_status, b->serial.path, out_path);
         }
         r = run_booted(b, t0, run);
         if (r >= 0)
@@ -606,7 +527,7 @@ static int run_direct(Bench *b, Run *run) {
         null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (out < 0 || null < 0)
                 return log_error_errno(errno, "Failed to open %s or /dev/null: %m", out_path);
-        r = serial_reset(b);
+        r = serial_watch_reset(&b->serial, now_nsec());
         if (r < 0)
                 return r;
 
@@ -639,7 +560,7 @@ static int run_systemctl(Bench *b, Run *run) {
         uint64_t t0, stop_nsec = 0;
         int r;
 
-        r = serial_reset(b);
+        r = serial_watch_reset(&b->serial, now_nsec());
         if (r < 0)
                 return r;
 
@@ -651,7 +572,7 @@ static int run_systemctl(Bench *b, Run *run) {
                 return log_error_errno(r, "StartUnit %s failed: %s", b->baseline_unit, bus_error_text(&error, r));
         r = bench_wait(b, is_ready, BOOT_TIMEOUT_NSEC);
         if (r == -ETIMEDOUT)
-                r = log_error_errno(r, "No ready line from %s in %s within 60 s.", b->baseline_unit, b->serial_log);
+                r = log_error_errno(r, "No ready line from %s in %s within 60 s.", b->baseline_unit, b->serial.path);
         if (r >= 0)
                 r = run_booted(b, t0, run);
         if (r >= 0)
@@ -923,7 +844,6 @@ static int bench_setup(Bench *b) {
             asprintf(&initrd, "%s/initramfs.cpio.gz", b->opt.guest) < 0)
                 return log_oom();
         if (vm_state_dir(b->opt.name, &b->state_dir) < 0 || vm_runtime_dir(b->opt.name, &b->runtime_dir) < 0 ||
-            asprintf(&b->serial_log, "%s/" MVM_SERIAL_LOG, b->state_dir) < 0 ||
             asprintf(&b->qmp_socket, "%s/" MVM_QMP_SOCKET, b->runtime_dir) < 0)
                 return log_oom();
 
@@ -943,14 +863,10 @@ static int bench_setup(Bench *b) {
         if (r < 0)
                 return log_error_errno(r, "CreateVM %s failed: %s", b->opt.name, bus_error_text(&error, r));
 
-        /* The unit's StateDirectory= takes the directory as it finds it: watch it from the start. */
-        if (mkdir(b->state_dir, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create %s: %m", b->state_dir);
-        b->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (b->inotify_fd < 0)
-                return log_error_errno(errno, "inotify_init1() failed: %m");
-        if (inotify_add_watch(b->inotify_fd, b->state_dir, IN_CREATE | IN_MODIFY) < 0)
-                return log_error_errno(errno, "Failed to watch %s: %m", b->state_dir);
+        /* Watched from the start, before any run creates the log. */
+        r = serial_watch_open(&b->serial, b->state_dir);
+        if (r < 0)
+                return r;
 
         printf("VM %s: %s, %s, 256 MiB, 1 vCPU; %zu measured runs of each kind after %zu warm-up, "
                "%" PRIu64 " ms from ready to stop\n", b->opt.name, kernel, initrd, b->opt.runs, b->opt.warmup,
@@ -965,13 +881,11 @@ static void bench_done(Bench *b) {
         sd_bus_slot_unref(b->call_slot);
         unit_jobs_done(&b->jobs);
         sd_bus_flush_close_unref(b->bus);
-        closep(&b->inotify_fd);
-        closep(&b->log_fd);
+        serial_watch_close(&b->serial);
         free(b->unit);
         free(b->baseline_unit);
         free(b->state_dir);
         free(b->runtime_dir);
-        free(b->serial_log);
         free(b->qmp_socket);
         free(b->call_result);
         strv_free(b->qemu_argv);
@@ -1057,8 +971,7 @@ int main(int argc, char *argv[]) {
                         .settle_msec = 250,
                         .name = "bench",
                 },
-                .inotify_fd = -EBADF,
-                .log_fd = -EBADF,
+                .serial = SERIAL_WATCH_INIT,
                 .child_pidfd = -EBADF,
         };
         int r;
