@@ -486,7 +486,8 @@ static const sd_bus_vtable vm_vtable_head[] = {
         SD_BUS_PROPERTY("StartedAt", "t", property_get_started_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StopReason", "s", property_get_stop_reason, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NeedsRestart", "b", property_get_needs_restart, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("DriveInfo", "aa{sv}", property_get_drive_info, 0, 0),
+        /* Not in GetAll: it reads every image, which a listing of VMs should not. */
+        SD_BUS_PROPERTY("DriveInfo", "aa{sv}", property_get_drive_info, 0, SD_BUS_VTABLE_PROPERTY_EXPLICIT),
         SD_BUS_PROPERTY("AgentConnected", "b", property_get_agent_connected, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Ready", "b", property_get_ready, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ReadyAt", "t", property_get_ready_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

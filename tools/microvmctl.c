@@ -246,16 +246,37 @@ static int verb_list(Context *c, int argc, char *argv[]) {
 }
 
 /* All properties of the VM name. */
+/* Every property of the VM, those GetAll leaves out included: DriveInfo, which probes the images
+ * and so is read only when asked for. */
 static int vm_properties(sd_bus *bus, const char *name, GVariant **ret) {
-        g_autoptr(GVariant) path = NULL;
+        g_autoptr(GVariant) path = NULL, props = NULL, drive_info = NULL, drive_info_value = NULL;
+        GVariantBuilder b;
+        GVariantIter iter;
+        const char *key;
+        GVariant *value;
         int r;
 
         r = manager_call(bus, "GetVM", g_variant_new("(s)", name), &path);
         if (r < 0)
                 return r;
 
-        return call_or_fail(bus, g_variant_get_string(path, NULL), MVM_PROPERTIES_INTERFACE, "GetAll",
-                            get_all_args(), MVM_BUS_TIMEOUT_DEFAULT, ret);
+        r = call_or_fail(bus, g_variant_get_string(path, NULL), MVM_PROPERTIES_INTERFACE, "GetAll",
+                         get_all_args(), MVM_BUS_TIMEOUT_DEFAULT, &props);
+        if (r < 0)
+                return r;
+        r = call_or_fail(bus, g_variant_get_string(path, NULL), MVM_PROPERTIES_INTERFACE, "Get",
+                         g_variant_new("(ss)", MVM_VM_INTERFACE, "DriveInfo"), MVM_BUS_TIMEOUT_DEFAULT, &drive_info);
+        if (r < 0)
+                return r;
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+        g_variant_iter_init(&iter, props);
+        while (g_variant_iter_loop(&iter, "{&sv}", &key, &value))
+                g_variant_builder_add(&b, "{sv}", key, value);
+        drive_info_value = g_variant_get_variant(drive_info);
+        g_variant_builder_add(&b, "{sv}", "DriveInfo", drive_info_value);
+        *ret = g_variant_ref_sink(g_variant_builder_end(&b));
+        return 0;
 }
 
 static int verb_show(Context *c, int argc, char *argv[]) {
