@@ -28,6 +28,7 @@ typedef struct BackendContext {
         uint64_t tsc_khz;           /* the host's TSC frequency, for TCG guests; 0 if unknown */
         const char *seed_path;      /* the cloud-init seed, attached read-only after the drives; NULL: none */
         bool vsock;                 /* the host can give the guest a vsock device (QEMU: /dev/vhost-vsock) */
+        bool restore;               /* start paused, waiting for a snapshot's state instead of booting */
 } BackendContext;
 
 typedef struct Backend {
@@ -47,6 +48,8 @@ const char *accelerator_to_string(Accelerator a);
 
 /* File names inside the runtime and state directories, shared with microvmd. */
 #define MVM_QMP_SOCKET      "qmp.sock"
+/* microvmd's own QMP monitor, which it keeps connected while the VM runs. */
+#define MVM_QMP_MANAGER_SOCKET "qmp-manager.sock"
 #define MVM_SERIAL_SOCKET   "serial.sock"
 #define MVM_SERIAL_LOG      "serial.log"
 /* The guest agent's two channels (virtio-serial ports for QEMU): microvmd's, and the unit's own

@@ -16,6 +16,10 @@
 #define MVM_ERROR_START_FAILED           "org.microvm.Error.StartFailed"
 #define MVM_ERROR_STOP_FAILED            "org.microvm.Error.StopFailed"
 #define MVM_ERROR_AGENT_UNAVAILABLE      "org.microvm.Error.AgentUnavailable"
+#define MVM_ERROR_CONSOLE_BUSY           "org.microvm.Error.ConsoleBusy"
+#define MVM_ERROR_INVALID_SNAPSHOT       "org.microvm.Error.InvalidSnapshot"
+#define MVM_ERROR_SNAPSHOT_MISMATCH      "org.microvm.Error.SnapshotMismatch"
+#define MVM_ERROR_SNAPSHOT_FAILED        "org.microvm.Error.SnapshotFailed"
 #define MVM_ERROR_SYSTEM_FAILURE         "org.microvm.Error.SystemFailure"
 
 /* Maps our names to errnos for clients (sd_bus_error_add_map()); it does not name the errnos a

@@ -163,6 +163,26 @@ static int method_kill_vm(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return call_on_vm(msg, userdata, bus_vm_kill, error);
 }
 
+static int method_pause_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_on_vm(msg, userdata, bus_vm_pause, error);
+}
+
+static int method_resume_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_on_vm(msg, userdata, bus_vm_resume, error);
+}
+
+static int method_snapshot_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_on_vm(msg, userdata, bus_vm_snapshot, error);
+}
+
+static int method_restore_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_on_vm(msg, userdata, bus_vm_restore, error);
+}
+
+static int method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_on_vm(msg, userdata, bus_vm_open_console, error);
+}
+
 /* The verbs that go to the guest agent forward the arguments after the name as they are. */
 static int call_on_vm_agent(sd_bus_message *msg, Manager *m,
                             int (*verb)(sd_bus_message *, VM *, bool, sd_bus_error *), sd_bus_error *error) {
@@ -326,6 +346,16 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_stop_vm, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("KillVM", SD_BUS_ARGS("s", name, "i", signal), SD_BUS_NO_RESULT, method_kill_vm,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PauseVM", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_pause_vm,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResumeVM", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_resume_vm,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SnapshotVM", SD_BUS_ARGS("s", name, "s", path), SD_BUS_NO_RESULT,
+                                method_snapshot_vm, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RestoreVM", SD_BUS_ARGS("s", name, "s", path), SD_BUS_NO_RESULT,
+                                method_restore_vm, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("OpenConsole", SD_BUS_ARGS("s", name), SD_BUS_RESULT("h", console),
+                                method_open_console, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Exec",
                                 SD_BUS_ARGS("s", name, "as", argv, "as", env, "ay", stdin, "t", timeout_usec,
                                             "t", output_max),

@@ -9,6 +9,7 @@
 #define MVM_ACTION_MANAGE    "org.microvm.manage"
 #define MVM_ACTION_LIFECYCLE "org.microvm.lifecycle"
 #define MVM_ACTION_EXEC      "org.microvm.exec"
+#define MVM_ACTION_CONSOLE   "org.microvm.console"
 
 #define POLKIT_UID_CACHE_SIZE 16
 

@@ -163,7 +163,7 @@ static int qemu_add_agent(const BackendContext *ctx, const char *run, char ***ar
 
 static int qemu_build_argv(const BackendContext *ctx, char ***ret_argv) {
         _cleanup_free_ char *cmdline = NULL, *run = NULL, *state = NULL, *name = NULL, *smp = NULL,
-                            *memory = NULL, *serial = NULL, *qmp = NULL;
+                            *memory = NULL, *serial = NULL, *qmp = NULL, *qmp_manager = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         const Config *c = ctx->config;
         const char *kernel, *initrd;
@@ -186,7 +186,9 @@ static int qemu_build_argv(const BackendContext *ctx, char ***ret_argv) {
             asprintf(&memory, "%" PRIu64 "M", config_get_number(c, CONFIG_MEMORY_MIB)) < 0 ||
             asprintf(&serial, "socket,id=serial0,path=%s/" MVM_SERIAL_SOCKET ",server=on,wait=off,"
                      "logfile=%s/" MVM_SERIAL_LOG ",logappend=off", run, state) < 0 ||
-            asprintf(&qmp, "socket,id=qmp,path=%s/" MVM_QMP_SOCKET ",server=on,wait=off", run) < 0)
+            asprintf(&qmp, "socket,id=qmp,path=%s/" MVM_QMP_SOCKET ",server=on,wait=off", run) < 0 ||
+            asprintf(&qmp_manager, "socket,id=qmp-manager,path=%s/" MVM_QMP_MANAGER_SOCKET ",server=on,wait=off",
+                     run) < 0)
                 return -ENOMEM;
 
         r = strv_extend_many(&argv,
@@ -212,7 +214,13 @@ static int qemu_build_argv(const BackendContext *ctx, char ***ret_argv) {
                                      "-serial", "chardev:serial0",
                                      "-chardev", qmp,
                                      "-mon", "chardev=qmp,mode=control",
+                                     "-chardev", qmp_manager,
+                                     "-mon", "chardev=qmp-manager,mode=control",
                                      NULL);
+        /* A restore: the unit's start hands QEMU the state file once it has checked QEMU's version,
+         * and starts the vCPUs only then. */
+        if (r >= 0 && ctx->restore)
+                r = strv_extend_many(&argv, "-S", "-incoming", "defer", NULL);
         if (r >= 0)
                 r = qemu_add_drives(ctx, &argv);
         if (r >= 0)

@@ -7,7 +7,11 @@
 #include "bus-variant.h"
 #include "fileio.h"
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "accel.h"
 #include "drives.h"
@@ -17,7 +21,10 @@
 #include "log.h"
 #include "vm-files.h"
 #include "strv.h"
+#include "snapshot.h"
 #include "vm-agent.h"
+#include "vm-console.h"
+#include "vm-qmp.h"
 #include "vm-unit.h"
 #include "vm-dbus.h"
 
@@ -276,6 +283,186 @@ int bus_vm_kill(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         return r < 0 ? bus_error_system(error, r, "Cannot ask systemd to kill %s", vm->unit) : 1;
 }
 
+/* Pause, resume and snapshot talk to the hypervisor one at a time, and not while systemd starts
+ * or stops it. */
+static int check_hypervisor_idle(VM *vm, sd_bus_error *error) {
+        if (vm_has_pending_job(vm))
+                return error_busy(error, vm);
+        if (vm_qmp_busy(vm))
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE,
+                                         "VM '%s' is being paused, resumed or saved already: wait until that is done.",
+                                         vm->name);
+        return 0;
+}
+
+int bus_vm_pause(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
+        int r;
+
+        r = check_hypervisor_idle(vm, error);
+        if (r < 0)
+                return r;
+        if (vm->state == VM_PAUSED)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE, "VM '%s' is paused already.", vm->name);
+        if (vm->state != VM_RUNNING)
+                return error_not_running(error, vm);
+
+        r = vm_authorize(msg, vm, MVM_ACTION_LIFECYCLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* called again when polkit answers */
+
+        return vm_qmp_pause(vm, msg, error);
+}
+
+int bus_vm_resume(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
+        int r;
+
+        r = check_hypervisor_idle(vm, error);
+        if (r < 0)
+                return r;
+        if (vm->state != VM_PAUSED)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE, "VM '%s' is not paused (it is %s).",
+                                         vm->name, vm_state_to_string(vm->state));
+        /* QEMU's threads are frozen: it could not even answer. */
+        if (vm->frozen)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE,
+                                         "VM '%s' is frozen by systemd: resume it with 'systemctl thaw %s'.", vm->name,
+                                         vm->unit);
+
+        r = vm_authorize(msg, vm, MVM_ACTION_LIFECYCLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* called again when polkit answers */
+
+        return vm_qmp_resume(vm, msg, error);
+}
+
+static int check_snapshot_path(const char *path, sd_bus_error *error) {
+        struct stat st;
+
+        if (path[0] != '/' || path[strlen(path) - 1] == '/')
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT,
+                                         "'%s' is not an absolute path of a file: give the snapshot's full path.",
+                                         path);
+        if (strlen(path) > PATH_MAX - 32)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT, "The path '%.64s…' is too long.", path);
+        /* microvmd writes as root: it overwrites nothing but an older snapshot. */
+        if (lstat(path, &st) >= 0 && !(S_ISREG(st.st_mode) && snapshot_exists_at(path)))
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT,
+                                         "%s exists and is not a snapshot: choose another path, or remove it first.",
+                                         path);
+        return 0;
+}
+
+int bus_vm_snapshot(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid = 0;
+        gid_t gid = 0;
+        const char *path;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &path);
+        if (r < 0)
+                return r;
+        r = check_snapshot_path(path, error);
+        if (r < 0)
+                return r;
+        r = check_hypervisor_idle(vm, error);
+        if (r < 0)
+                return r;
+        if (!IN_SET(vm->state, VM_RUNNING, VM_PAUSED))
+                return error_not_running(error, vm);
+        if (vm->frozen)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE,
+                                         "VM '%s' is frozen by systemd, so its hypervisor cannot save it: "
+                                         "'systemctl thaw %s' first.", vm->name, vm->unit);
+
+        r = vm_authorize(msg, vm, MVM_ACTION_LIFECYCLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* called again when polkit answers */
+
+        /* The file belongs to whoever asked for it; the bus vouches for the user, /proc tells the group. */
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_AUGMENT, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(creds, &uid);
+        if (r >= 0 && sd_bus_creds_get_egid(creds, &gid) < 0)
+                gid = (gid_t) -1;
+        if (r < 0)
+                return bus_error_system(error, r, "Cannot tell who asked for the snapshot of VM '%s'", vm->name);
+
+        return vm_qmp_snapshot(vm, msg, path, uid, gid, error);
+}
+
+int bus_vm_restore(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
+        _cleanup_free_ char *message = NULL, *dir = NULL, *request = NULL, *line = NULL;
+        const char *path, *error_name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &path);
+        if (r < 0)
+                return r;
+        if (vm_has_pending_job(vm))
+                return error_busy(error, vm);
+        if (vm_state_is_active(vm->state) > 0)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE,
+                                         "VM '%s' is %s: stop it before restoring a snapshot into it.", vm->name,
+                                         vm_state_to_string(vm->state));
+
+        r = snapshot_check(path, vm->name, vm->config, NULL, &error_name, &message);
+        if (r < 0 && !message)
+                return r;
+        if (r < 0)
+                return sd_bus_error_setf(error, error_name, "Cannot restore VM '%s': %s.", vm->name, message);
+        r = launch_check(vm->name, vm->config, NULL, &error_name, &message);
+        if (r < 0)
+                return sd_bus_error_setf(error, error_name, "Cannot start VM '%s': %s.", vm->name, message);
+
+        r = vm_authorize(msg, vm, MVM_ACTION_LIFECYCLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* called again when polkit answers */
+
+        /* The unit's start finds the request in its runtime directory, which goes when it stops. */
+        if (vm_runtime_dir(vm->name, &dir) < 0 || asprintf(&request, "%s/" MVM_RESTORE_FILE, dir) < 0 ||
+            asprintf(&line, "%s\n", path) < 0)
+                return -ENOMEM;
+        r = mkdir_parents(dir, 0755);
+        if (r >= 0)
+                r = write_file_atomic(request, line, strlen(line), 0600);
+        if (r < 0)
+                return bus_error_system(error, r, "Cannot write %s", request);
+
+        log_info("Restoring VM %s from %s.", vm->name, path);
+        r = vm_start(vm, msg);
+        if (r < 0) {
+                (void) unlink(request);
+                return bus_error_system(error, r, "Cannot ask systemd to start %s", vm->unit);
+        }
+        return 1;
+}
+
+int bus_vm_open_console(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (!IN_SET(vm->state, VM_STARTING, VM_RUNNING, VM_PAUSED))
+                return error_not_running(error, vm);
+
+        r = vm_authorize(msg, vm, MVM_ACTION_CONSOLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* called again when polkit answers */
+
+        r = vm_console_open(vm, &fd);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, MVM_ERROR_CONSOLE_BUSY,
+                                         "The console of VM '%s' is open already: close that one first.", vm->name);
+        if (r == -ENOTCONN)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE,
+                                         "The serial console of VM '%s' is not connected yet: its hypervisor is "
+                                         "starting; try again in a moment.", vm->name);
+        if (r < 0)
+                return bus_error_system(error, r, "Cannot open the console of VM '%s'", vm->name);
+
+        return sd_bus_reply_method_return(msg, "h", fd);
+}
+
 int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         int r;
 
@@ -413,6 +600,26 @@ static int method_kill(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         return bus_vm_kill(msg, userdata, error);
 }
 
+static int method_pause(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_pause(msg, userdata, error);
+}
+
+static int method_resume(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_resume(msg, userdata, error);
+}
+
+static int method_snapshot(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_snapshot(msg, userdata, error);
+}
+
+static int method_restore(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_restore(msg, userdata, error);
+}
+
+static int method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_vm_open_console(msg, userdata, error);
+}
+
 void vm_emit_created(VM *vm) {
         sd_bus *bus = vm->manager->bus;
         int r;
@@ -500,6 +707,14 @@ static const sd_bus_vtable vm_vtable_head[] = {
         SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("t", timeout_usec), SD_BUS_RESULT("s", stop_reason), method_stop,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Kill", SD_BUS_ARGS("i", signal), SD_BUS_NO_RESULT, method_kill,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Pause", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_pause, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Resume", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Snapshot", SD_BUS_ARGS("s", path), SD_BUS_NO_RESULT, method_snapshot,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Restore", SD_BUS_ARGS("s", path), SD_BUS_NO_RESULT, method_restore,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("OpenConsole", SD_BUS_NO_ARGS, SD_BUS_RESULT("h", console), method_open_console,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Exec",
                                 SD_BUS_ARGS("as", argv, "as", env, "ay", stdin, "t", timeout_usec, "t", output_max),

@@ -14,6 +14,11 @@ int bus_vm_delete(sd_bus_message *msg, VM *vm, sd_bus_error *error);
 int bus_vm_start(sd_bus_message *msg, VM *vm, sd_bus_error *error);
 int bus_vm_stop(sd_bus_message *msg, VM *vm, sd_bus_error *error);
 int bus_vm_kill(sd_bus_message *msg, VM *vm, sd_bus_error *error);
+int bus_vm_pause(sd_bus_message *msg, VM *vm, sd_bus_error *error);
+int bus_vm_resume(sd_bus_message *msg, VM *vm, sd_bus_error *error);
+int bus_vm_snapshot(sd_bus_message *msg, VM *vm, sd_bus_error *error);
+int bus_vm_restore(sd_bus_message *msg, VM *vm, sd_bus_error *error);
+int bus_vm_open_console(sd_bus_message *msg, VM *vm, sd_bus_error *error);
 /* The guest agent's verbs: by_name when msg starts with the VM's name (the Manager's twins). */
 int bus_vm_exec(sd_bus_message *msg, VM *vm, bool by_name, sd_bus_error *error);
 int bus_vm_signal(sd_bus_message *msg, VM *vm, bool by_name, sd_bus_error *error);

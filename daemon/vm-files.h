@@ -27,6 +27,11 @@ int vm_state_dir(const char *name, char **ret);
 /* In the runtime directory: when the guest agent first answered (the unit's start with WaitReady=yes,
  * or microvmd), in µs of CLOCK_REALTIME. The unit's stop asks the agent only where this exists. */
 #define MVM_READY_FILE         "ready"
+/* In the runtime directory: microvmd has passed this run's early serial output to the journal. */
+#define MVM_CONSOLE_MARKER_FILE "console-journaled"
+/* In the runtime directory: the snapshot the unit's start restores instead of booting (its path,
+ * one line), written by RestoreVM. */
+#define MVM_RESTORE_FILE       "restore"
 
 /* The accelerator probe's verdict and the TSC rate, per boot. */
 #define MVM_KVM_PROBE_CACHE    MVM_RUNSTATEDIR "/microvm/kvm-probe"

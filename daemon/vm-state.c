@@ -83,7 +83,7 @@ static bool result_is_crash(const char *result) {
         return false;
 }
 
-VMState vm_state_from_unit(const char *active_state, const char *result, StopReason reason) {
+VMState vm_state_from_unit(const char *active_state, const char *result, StopReason reason, bool paused) {
         static const struct {
                 const char *active_state;
                 VMState state;
@@ -98,7 +98,8 @@ VMState vm_state_from_unit(const char *active_state, const char *result, StopRea
 
         for (size_t i = 0; active_state && i < ELEMENTSOF(running); i++)
                 if (streq(active_state, running[i].active_state))
-                        return running[i].state;
+                        /* Only a started VM is paused: a start may hold it while it loads a snapshot. */
+                        return paused && running[i].state == VM_RUNNING ? VM_PAUSED : running[i].state;
 
         /* inactive, failed, or not loaded at all: what the last stop left behind decides. */
         switch (reason) {

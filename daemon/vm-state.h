@@ -3,6 +3,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 
 typedef enum VMState {
         VM_DEFINED,     /* configured, never started or cleanly stopped */
@@ -37,6 +38,7 @@ typedef enum StopReason {
 const char *stop_reason_to_string(StopReason r);
 StopReason stop_reason_from_string(const char *s);
 
-/* The one mapping from systemd's view of microvm@NAME.service (ActiveState, Result) and the
- * recorded stop reason to the VM's state. */
-VMState vm_state_from_unit(const char *active_state, const char *result, StopReason reason);
+/* The one mapping from systemd's view of microvm@NAME.service (ActiveState, Result), the recorded
+ * stop reason and whether the hypervisor's vCPUs are stopped (paused through the hypervisor, or
+ * frozen by systemd) to the VM's state. */
+VMState vm_state_from_unit(const char *active_state, const char *result, StopReason reason, bool paused);

@@ -55,6 +55,14 @@ static void reply_start_failed(VM *vm, const char *result) {
                     "Starting VM '%s' failed (job %s): 'journalctl -u %s' tells why.", vm->name, result, vm->unit);
 }
 
+/* A restore's request is for its own start only. */
+static void vm_remove_restore_request(VM *vm) {
+        _cleanup_free_ char *dir = NULL, *path = NULL;
+
+        if (vm_runtime_dir(vm->name, &dir) >= 0 && asprintf(&path, "%s/" MVM_RESTORE_FILE, dir) >= 0)
+                (void) unlink(path);
+}
+
 static int reply_start_unit(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         VM *vm = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
@@ -64,6 +72,7 @@ static int reply_start_unit(sd_bus_message *reply, void *userdata, sd_bus_error 
         vm->start_slot = sd_bus_slot_unref(vm->start_slot);
 
         if (e) {
+                vm_remove_restore_request(vm);
                 reply_error(&vm->start_request, MVM_ERROR_START_FAILED, "systemd refused to start %s: %s", vm->unit,
                             e->message);
                 return 0;
@@ -197,6 +206,7 @@ void vm_job_removed(VM *vm, const char *job, const char *result) {
 
         if (vm->start_job && streq(job, vm->start_job)) {
                 vm->start_job = mfree(vm->start_job);
+                vm_remove_restore_request(vm);
                 if (!streq(result, "done"))
                         reply_start_failed(vm, result);
                 else {
@@ -250,7 +260,8 @@ void vm_update_state(VM *vm) {
                 vm_emit_properties_changed(vm, (const char *[]) { "StopReason", NULL });
         }
 
-        state = vm_state_from_unit(vm->active_state, vm->unit_result, vm->stop_reason);
+        state = vm_state_from_unit(vm->active_state, vm->unit_result, vm->stop_reason,
+                                   vm->hypervisor_paused || vm->frozen);
         vm_set_state(vm, state);
 }
 
@@ -292,6 +303,15 @@ int vm_apply_unit_properties(VM *vm, sd_bus_message *msg) {
                         if (r >= 0)
                                 r = replace_string(streq(name, "ActiveState") ? &vm->active_state : &vm->unit_result, s,
                                                    &unit_changed);
+                } else if (streq(name, "FreezerState")) {
+                        /* "systemctl freeze" stops the hypervisor's threads: the VM is paused. */
+                        r = sd_bus_message_read(msg, "v", "s", &s);
+                        if (r >= 0) {
+                                bool frozen = streq(s, "frozen") || streq(s, "freezing");
+
+                                unit_changed = unit_changed || frozen != vm->frozen;
+                                vm->frozen = frozen;
+                        }
                 } else if (streq(name, "MainPID")) {
                         r = sd_bus_message_read(msg, "v", "u", &u);
                         if (r >= 0 && u != vm->main_pid) {

@@ -14,6 +14,8 @@
 #include "vm-unit.h"
 #include "vm.h"
 #include "vm-agent.h"
+#include "vm-console.h"
+#include "vm-qmp.h"
 
 int vm_bus_path(const char *name, char **ret) {
         return sd_bus_path_encode(MVM_VM_PATH_PREFIX, name, ret);
@@ -74,6 +76,8 @@ VM *vm_free(VM *vm) {
         for (size_t i = 0; i < ELEMENTSOF(vm->state_slots); i++)
                 sd_bus_slot_unref(vm->state_slots[i]);
         vm_agent_disconnect(vm);
+        vm_console_free(vm);
+        vm_qmp_free(vm);
         free(vm->unit_path);
         free(vm->active_state);
         free(vm->unit_result);
@@ -178,4 +182,6 @@ void vm_set_state(VM *vm, VMState state) {
         if (r < 0)
                 log_warning_errno(r, "Failed to emit PropertiesChanged for VM %s, ignoring: %m", vm->name);
         vm_agent_follow_state(vm);
+        vm_console_follow_state(vm);
+        vm_qmp_follow_state(vm);
 }

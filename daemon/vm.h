@@ -12,6 +12,8 @@
 #include "vm-state.h"
 
 typedef struct Manager Manager;
+typedef struct VMConsole VMConsole;
+typedef struct VMQmp VMQmp;
 
 typedef struct VM {
         Manager *manager;       /* borrowed; the VM is in manager->vms while this is set */
@@ -49,6 +51,13 @@ typedef struct VM {
         sd_event_source *agent_retry;
         bool agent_connected;   /* the agent answered on this connection */
         uint64_t ready_at;      /* µs since the epoch: when the agent first answered this run; 0: not yet */
+
+        /* The serial console (vm-console.c) and the hypervisor's control connection (vm-qmp.c),
+         * while the hypervisor runs. */
+        VMConsole *console;
+        VMQmp *qmp;
+        bool hypervisor_paused; /* QEMU's run state is not "running" */
+        bool frozen;            /* systemd froze the unit's processes ("systemctl freeze") */
 } VM;
 
 /* A VM named name whose configuration lives at config_path; takes config on success. */

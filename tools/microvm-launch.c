@@ -36,6 +36,7 @@
 #include "daemon-config.h"
 #include "keyfile.h"
 #include "launch-check.h"
+#include "launch-restore.h"
 #include "log.h"
 #include "mvm-config.h"
 #include "net-names.h"
@@ -120,6 +121,28 @@ static int start_failed(const Launch *l, int error, const char *bus_error, const
         if (asprintf(&contents, "%s\n%s\n", bus_error, message) >= 0)
                 (void) launch_write(l, MVM_START_ERROR_FILE, contents);
         return -abs(error);
+}
+
+/* The snapshot RestoreVM asked this start to load instead of booting (free()), or -ENOENT. */
+static int launch_restore_request(const Launch *l, char **ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/" MVM_RESTORE_FILE, l->runtime_dir) < 0)
+                return -ENOMEM;
+        r = read_file(path, &text, NULL);
+        if (r < 0)
+                return r;
+        text[strcspn(text, "\n")] = '\0';
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
+static void launch_remove_restore_request(const Launch *l) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/" MVM_RESTORE_FILE, l->runtime_dir) >= 0)
+                (void) unlink(path);
 }
 
 static int find_binary(const char *name, char **ret) {
@@ -509,6 +532,19 @@ static int verb_start(Launch *l) {
                 ctx.seed_path = seed_path;
         }
 
+        /* A restore: the same checks as RestoreVM's, also for a "systemctl start" after it. */
+        _cleanup_free_ char *snapshot = NULL;
+        if (launch_restore_request(l, &snapshot) >= 0) {
+                _cleanup_free_ char *message = NULL;
+
+                r = snapshot_check(snapshot, l->name, config, NULL, &error_name, &message);
+                if (r < 0)
+                        return start_failed(l, r, error_name, "Cannot restore VM %s: %s.", l->name,
+                                            message ?: strerror(-r));
+                ctx.restore = true;
+                log_info("Restoring VM %s from %s.", l->name, snapshot);
+        }
+
         r = find_binary(backend->binary, &binary);
         if (r < 0)
                 return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
@@ -663,6 +699,27 @@ static int launch_wait_ready(const Launch *l, int pidfd) {
         return 0;
 }
 
+/* A restore's start: the state goes in before the start is done, so that the VM runs when it is. */
+static int launch_load_snapshot(const Launch *l, const char *qmp_path, int pidfd) {
+        _cleanup_(snapshot_meta_done) SnapshotMeta meta = {};
+        _cleanup_free_ char *snapshot = NULL, *message = NULL;
+        const char *error_name;
+        int r;
+
+        if (launch_restore_request(l, &snapshot) < 0)
+                return 0;
+        launch_remove_restore_request(l);
+
+        r = snapshot_meta_read(snapshot, &meta, &message);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_INVALID_SNAPSHOT, "Cannot restore VM %s: the metadata of %s "
+                                    "cannot be read: %s.", l->name, snapshot, message ?: strerror(-r));
+        r = launch_restore(qmp_path, snapshot, &meta, pidfd, &error_name, &message);
+        if (r < 0)
+                return start_failed(l, r, error_name, "Cannot restore VM %s: %s.", l->name, strna(message));
+        return 0;
+}
+
 /* ExecStartPost: the start job ends only once the hypervisor answers on its control socket, so
  * that a hypervisor that fails as it starts (a kernel it cannot load, say) fails the start, with
  * a named error for StartVM, instead of "succeeding" and crashing right after. */
@@ -681,8 +738,12 @@ static int verb_started(Launch *l) {
                 struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
                 r = qmp_execute_simple(socket_path, "query-status");
-                if (r >= 0)
+                if (r >= 0) {
+                        r = launch_load_snapshot(l, socket_path, pidfd);
+                        if (r < 0)
+                                return r;
                         return launch_wait_ready(l, pidfd);
+                }
                 if (pidfd < 0 || poll(&p, 1, STARTED_POLL_MS) > 0)
                         return start_failed(l, ESRCH, MVM_ERROR_START_FAILED,
                                             "The hypervisor of VM %s exited as it started: 'journalctl -u "
@@ -727,6 +788,11 @@ static int verb_stop(Launch *l) {
 
         if (asprintf(&socket_path, "%s/" MVM_QMP_SOCKET, l->runtime_dir) < 0)
                 return log_oom();
+
+        /* A paused guest would not see the request: it goes on first, to shut down. */
+        r = qmp_execute_simple(socket_path, "cont");
+        if (r < 0)
+                log_debug_errno(r, "Could not resume VM %s before stopping it: %m", l->name);
 
         /* The guest agent first: it shuts down the guest's own way (systemd's poweroff where it has
          * one), and works where the guest ignores the power button. Only where an agent answered in

@@ -3,12 +3,16 @@
 
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
 
 #include "log.h"
 #include "macro.h"
+#include "qmp-client.h"
 #include "qmp-command.h"
 
 #define QMP_TIMEOUT_SEC 5
@@ -55,65 +59,138 @@ static int qmp_read_reply(int fd, json_tokener *tok, json_object **ret) {
         }
 }
 
-static int qmp_send(int fd, const char *command) {
+static int qmp_send(int fd, const char *command, const char *arguments, int pass_fd) {
         _cleanup_free_ char *msg = NULL;
-        int n = asprintf(&msg, "{\"execute\": \"%s\"}\n", command);
+        int n = arguments ? asprintf(&msg, "{\"execute\": \"%s\", \"arguments\": %s}\n", command, arguments)
+                          : asprintf(&msg, "{\"execute\": \"%s\"}\n", command);
+        union {
+                struct cmsghdr header;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = NULL, .iov_len = 0 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
         if (n < 0)
                 return -ENOMEM;
-        if (send(fd, msg, (size_t) n, MSG_NOSIGNAL) != n)
+        iov.iov_base = msg;
+        iov.iov_len = (size_t) n;
+        /* "getfd" takes the descriptor that comes with the command. */
+        if (pass_fd >= 0) {
+                struct cmsghdr *cmsg;
+
+                mh.msg_control = &control;
+                mh.msg_controllen = sizeof(control);
+                cmsg = CMSG_FIRSTHDR(&mh);
+                cmsg->cmsg_level = SOL_SOCKET;
+                cmsg->cmsg_type = SCM_RIGHTS;
+                cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
+        }
+        if (sendmsg(fd, &mh, MSG_NOSIGNAL) != n)
                 return negative_errno();
         return 0;
 }
 
-static int qmp_command(int fd, json_tokener *tok, const char *command) {
-        json_object *reply = NULL, *error = NULL;
-        int r;
+struct QmpSession {
+        int fd;
+        json_tokener *tok;
+        char *version;
+};
 
-        r = qmp_send(fd, command);
-        if (r < 0)
-                return r;
-        r = qmp_read_reply(fd, tok, &reply);
-        if (r < 0)
-                return r;
-        if (json_object_object_get_ex(reply, "error", &error)) {
-                log_debug("QMP %s failed: %s", command, json_object_to_json_string(error));
-                r = -EIO;
-        }
-        json_object_put(reply);
-        return r;
+void qmp_session_close(QmpSession *s) {
+        if (!s)
+                return;
+        if (s->fd >= 0)
+                close(s->fd);
+        if (s->tok)
+                json_tokener_free(s->tok);
+        free(s->version);
+        free(s);
 }
 
-int qmp_execute_simple(const char *path, const char *command) {
-        _cleanup_(json_tokener_free_nullp) json_tokener *tok = json_tokener_new();
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        struct timeval tv = { .tv_sec = QMP_TIMEOUT_SEC };
-        _cleanup_close_ int fd = -EBADF;
-        json_object *greeting = NULL;
+const char *qmp_session_version(const QmpSession *s) {
+        return s->version;
+}
+
+int qmp_session_execute(QmpSession *s, const char *command, const char *arguments, int pass_fd, json_object **ret,
+                        char **ret_error) {
+        json_object *reply = NULL, *v = NULL;
         int r;
 
-        if (!tok)
-                return -ENOMEM;
+        r = qmp_send(s->fd, command, arguments, pass_fd);
+        if (r < 0)
+                return r;
+        r = qmp_read_reply(s->fd, s->tok, &reply);
+        if (r < 0)
+                return r;
+        if (json_object_object_get_ex(reply, "error", &v)) {
+                json_object *desc;
+
+                log_debug("QMP %s failed: %s", command, json_object_to_json_string(v));
+                if (ret_error)
+                        *ret_error = strdup(json_object_object_get_ex(v, "desc", &desc) ? json_object_get_string(desc)
+                                                                                       : "unknown error");
+                json_object_put(reply);
+                return -EIO;
+        }
+        if (ret) {
+                *ret = json_object_object_get_ex(reply, "return", &v) ? json_object_get(v) : NULL;
+        }
+        json_object_put(reply);
+        return 0;
+}
+
+int qmp_session_open(const char *path, QmpSession **ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct timeval tv = { .tv_sec = QMP_TIMEOUT_SEC };
+        json_object *greeting = NULL, *q, *version;
+        QmpSession *s;
+        int r;
+
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
 
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return negative_errno();
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-                return negative_errno();
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return negative_errno();
+        s = calloc(1, sizeof(QmpSession));
+        if (!s)
+                return -ENOMEM;
+        s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        s->tok = json_tokener_new();
+        if (s->fd < 0 || !s->tok) {
+                r = s->fd < 0 ? negative_errno() : -ENOMEM;
+                goto fail;
+        }
+        if (setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+            setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+            connect(s->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
 
-        r = qmp_read_reply(fd, tok, &greeting);
+        r = qmp_read_reply(s->fd, s->tok, &greeting);
         if (r < 0)
-                return r;
+                goto fail;
+        if (json_object_object_get_ex(greeting, "QMP", &q) && json_object_object_get_ex(q, "version", &version))
+                s->version = qmp_version_string(version);
         json_object_put(greeting);
 
-        r = qmp_command(fd, tok, "qmp_capabilities");
+        r = qmp_session_execute(s, "qmp_capabilities", NULL, -EBADF, NULL, NULL);
+        if (r < 0)
+                goto fail;
+        *ret = s;
+        return 0;
+
+fail:
+        qmp_session_close(s);
+        return r;
+}
+
+int qmp_execute_simple(const char *path, const char *command) {
+        _cleanup_(qmp_session_closep) QmpSession *s = NULL;
+        int r;
+
+        r = qmp_session_open(path, &s);
         if (r < 0)
                 return r;
-        return qmp_command(fd, tok, command);
+        return qmp_session_execute(s, command, NULL, -EBADF, NULL, NULL);
 }

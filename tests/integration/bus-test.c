@@ -1184,3 +1184,70 @@ void bt_assert_refused(BusTest *t, const char *member, GVariant *args, const cha
         bt_assert_error(r, &error, error_name, fragment, what);
         bt_assert_unchanged(t, before, what);
 }
+
+int bt_try_open_console(BusTest *t, const char *name, int *ret_fd, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int fd, r;
+
+        r = sd_bus_call_method(t->bus, BT_BUS_NAME, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "OpenConsole", error,
+                               &reply, "s", name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "h", &fd);
+        if (r < 0)
+                return r;
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+int bt_open_console(BusTest *t, const char *name, const char *what) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int fd = -1, r;
+
+        r = bt_try_open_console(t, name, &fd, &error);
+        cr_assert_eq(r, 0, "%s: OpenConsole(%s) failed: %s: %s", what, name, strempty(error.name),
+                     strempty(error.message));
+        return fd;
+}
+
+bool bt_console_wait(int fd, const char *text, uint64_t timeout_usec, char **ret_output) {
+        uint64_t deadline = (uint64_t) g_get_monotonic_time() + timeout_usec;
+        g_autoptr(GString) out = g_string_new(NULL);
+        bool found = false;
+
+        for (;;) {
+                uint64_t now = (uint64_t) g_get_monotonic_time();
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                char buf[4096];
+                ssize_t n;
+
+                found = strstr(out->str, text);
+                if (found || now >= deadline)
+                        break;
+                if (poll(&p, 1, (int) ((deadline - now + 999) / 1000)) <= 0)
+                        continue;
+                n = read(fd, buf, sizeof(buf));
+                if (n <= 0)
+                        break;
+                g_string_append_len(out, buf, n);
+        }
+        if (ret_output)
+                *ret_output = g_string_free(g_steal_pointer(&out), false);
+        return found;
+}
+
+void bt_console_expect(int fd, const char *text, uint64_t timeout_usec, const char *what) {
+        g_autofree char *output = NULL;
+
+        cr_assert(bt_console_wait(fd, text, timeout_usec, &output), "%s: '%s' did not come on the console; it said:\n%s",
+                  what, text, output);
+}
+
+void bt_console_send(int fd, const char *text, const char *what) {
+        size_t n = strlen(text);
+
+        cr_assert_eq(write(fd, text, n), (ssize_t) n, "%s: writing to the console: %s", what, strerror(errno));
+}

@@ -238,3 +238,17 @@ bool bt_wait_address(const char *link, const char *address, uint64_t timeout_use
 /* Sends count ICMP echo requests to the IPv4 address, one after the other, each waiting up to
  * timeout_usec for its reply; returns the number of replies. */
 unsigned bt_ping(const char *address, unsigned count, uint64_t timeout_usec);
+
+/* The serial console. */
+
+/* OpenConsole(name) on the manager: 0 and the descriptor, or a negative errno with error set. */
+int bt_try_open_console(BusTest *t, const char *name, int *ret_fd, sd_bus_error *error);
+/* The same, asserting success. */
+int bt_open_console(BusTest *t, const char *name, const char *what);
+/* Reads from the console until what it read (since this call) contains text, up to timeout_usec;
+ * returns whether it did, and everything read (owned) if ret_output. */
+bool bt_console_wait(int fd, const char *text, uint64_t timeout_usec, char **ret_output);
+/* The same, asserting that text came; the message shows what did. */
+void bt_console_expect(int fd, const char *text, uint64_t timeout_usec, const char *what);
+/* Writes text to the console, asserting success. */
+void bt_console_send(int fd, const char *text, const char *what);

@@ -27,6 +27,7 @@ static const struct {
         const char *state_dir;          /* NULL: /var/lib/microvm/VM */
         const char *seed_path;          /* the cloud-init seed; NULL: none */
         bool vsock;                     /* the host has vhost-vsock */
+        bool restore;                   /* a restore: paused, waiting for the snapshot's state */
 } cases[] = {
         { "minimal", BOOT, "web", ACCELERATOR_TCG, TSC_KHZ },
         { "initrd-cmdline",
@@ -55,6 +56,8 @@ static const struct {
           "db", ACCELERATOR_TCG, TSC_KHZ, NULL, NULL, "/var/lib/microvm/db/cidata.iso" },
         /* A vsock device with the VM's context ID, where the host has vhost-vsock. */
         { "vsock", "[VM]\nVsockCID=42\n\n" BOOT, "web", ACCELERATOR_KVM, TSC_KHZ, NULL, NULL, NULL, true },
+        /* RestoreVM: -S and -incoming defer; the unit's start hands over the state file. */
+        { "restore", BOOT, "web", ACCELERATOR_TCG, TSC_KHZ, NULL, NULL, NULL, false, true },
         { "seed-only", BOOT "[CloudInit]\nLocalHostname=web\n", "web", ACCELERATOR_TCG, TSC_KHZ, NULL, NULL,
           "/var/lib/microvm/web/cidata.iso" },
         /* ',' separates QEMU's option values: doubled inside -drive and -chardev, where it would
@@ -123,6 +126,7 @@ Test(qemu, golden_argv) {
                         .tsc_khz = cases[i].tsc_khz,
                         .seed_path = cases[i].seed_path,
                         .vsock = cases[i].vsock,
+                        .restore = cases[i].restore,
                 };
 
                 cr_assert_eq(qemu->build_argv(&ctx, &argv), 0, "%s", name);

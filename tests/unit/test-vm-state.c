@@ -127,7 +127,7 @@ Test(vm_state, from_unit) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
-                cr_expect_eq(vm_state_from_unit(cases[i].active_state, cases[i].result, cases[i].reason),
+                cr_expect_eq(vm_state_from_unit(cases[i].active_state, cases[i].result, cases[i].reason, false),
                              cases[i].state, "%s/%s/%s: expected %s", cases[i].active_state ?: "(not loaded)",
                              cases[i].result ?: "(none)", stop_reason_to_string(cases[i].reason),
                              vm_state_to_string(cases[i].state));
@@ -199,7 +199,7 @@ Test(vm_state, from_unit_every_row) {
                                 const char *result = results[r].result;
                                 VMState expected = expected_state(a, reason, r);
 
-                                cr_expect_eq(vm_state_from_unit(active_state, result, reason), expected,
+                                cr_expect_eq(vm_state_from_unit(active_state, result, reason, false), expected,
                                              "%s/%s/'%s': expected %s", active_state ?: "(not loaded)",
                                              result ?: "(none)", stop_reason_to_string(reason),
                                              vm_state_to_string(expected));
@@ -226,7 +226,25 @@ Test(vm_state, from_unit_unknown) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
-                cr_expect_eq(vm_state_from_unit(cases[i].active_state, cases[i].result, cases[i].reason),
+                cr_expect_eq(vm_state_from_unit(cases[i].active_state, cases[i].result, cases[i].reason, false),
                              cases[i].state, "'%s'/'%s'/reason %d: expected %s", cases[i].active_state,
                              cases[i].result, (int) cases[i].reason, vm_state_to_string(cases[i].state));
+}
+
+/* Paused vCPUs make a started VM paused; a VM still starting (loading a snapshot) or stopping, or
+ * one that is not running, shows what it would without. */
+Test(vm_state, from_unit_paused) {
+        for (size_t a = 0; a < ELEMENTSOF(active_states); a++)
+                for (StopReason reason = 0; reason < _STOP_REASON_MAX; reason++)
+                        for (size_t r = 0; r < ELEMENTSOF(results); r++) {
+                                const char *active_state = active_states[a].active_state;
+                                VMState expected = expected_state(a, reason, r);
+
+                                if (expected == VM_RUNNING)
+                                        expected = VM_PAUSED;
+                                cr_expect_eq(vm_state_from_unit(active_state, results[r].result, reason, true),
+                                             expected, "%s/%s/'%s' paused: expected %s",
+                                             active_state ?: "(not loaded)", results[r].result ?: "(none)",
+                                             stop_reason_to_string(reason), vm_state_to_string(expected));
+                        }
 }
