@@ -51,6 +51,7 @@ struct VMQmp {
         bool snapshot_was_paused;
         bool migrating;         /* "migrate" sent; the MIGRATION event ends it */
         sd_event_source *snapshot_timer;
+        unsigned snapshot_cont_tries;
         char *snapshot_error_name, *snapshot_error;
 };
 
@@ -87,6 +88,7 @@ static void snapshot_clear(VMQmp *q) {
         q->snapshot_error_name = mfree(q->snapshot_error_name);
         q->snapshot_error = mfree(q->snapshot_error);
         q->snapshot_paused_by_us = q->migrating = false;
+        q->snapshot_cont_tries = 0;
 }
 
 static void vm_set_hypervisor_paused(VM *vm, bool paused) {
@@ -133,9 +135,35 @@ static void snapshot_done(VMQmp *q) {
         snapshot_clear(q);
 }
 
+/* QEMU sends MIGRATION "completed" just before it leaves its finish-migrate state, and refuses
+ * "cont" until then ("Migration is not finalized yet"): a refusal is tried again shortly. */
+#define SNAPSHOT_CONT_RETRY_USEC UINT64_C(1000)
+#define SNAPSHOT_CONT_TRIES 1000
+
+static void snapshot_cont_reply(QmpClient *c, int r, json_object *result, const char *error, void *userdata);
+
+static int snapshot_cont_again(sd_event_source *s, uint64_t usec, void *userdata) {
+        VMQmp *q = userdata;
+        int r;
+
+        q->snapshot_timer = sd_event_source_disable_unref(q->snapshot_timer);
+        if (!q->ready) {
+                snapshot_done(q);
+                return 0;
+        }
+        r = qmp_client_call(q->client, "cont", NULL, -EBADF, QMP_CALL_TIMEOUT_USEC, snapshot_cont_reply, q);
+        if (r < 0)
+                snapshot_cont_reply(q->client, r, NULL, NULL, q);
+        return 0;
+}
+
 static void snapshot_cont_reply(QmpClient *c, int r, json_object *result, const char *error, void *userdata) {
         VMQmp *q = userdata;
 
+        if (r == -EIO && ++q->snapshot_cont_tries < SNAPSHOT_CONT_TRIES &&
+            sd_event_add_time_relative(q->vm->manager->event, &q->snapshot_timer, CLOCK_MONOTONIC,
+                                       SNAPSHOT_CONT_RETRY_USEC, 0, snapshot_cont_again, q) >= 0)
+                return;
         if (r < 0)
                 log_warning("VM %s stays paused after its snapshot: QEMU refused to continue: %s", q->vm->name,
                             error ?: strerror(-r));
