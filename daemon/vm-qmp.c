@@ -4,8 +4,10 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +54,7 @@ struct VMQmp {
         bool migrating;         /* "migrate" sent; the MIGRATION event ends it */
         sd_event_source *snapshot_timer;
         unsigned snapshot_cont_tries;
+        sd_event_source *snapshot_sync;         /* the state file's fsync, in a thread */
         char *snapshot_error_name, *snapshot_error;
 };
 
@@ -85,6 +88,7 @@ static void snapshot_clear(VMQmp *q) {
                 close(q->snapshot_fd);
         q->snapshot_fd = -EBADF;
         q->snapshot_timer = sd_event_source_disable_unref(q->snapshot_timer);
+        q->snapshot_sync = sd_event_source_disable_unref(q->snapshot_sync);
         q->snapshot_error_name = mfree(q->snapshot_error_name);
         q->snapshot_error = mfree(q->snapshot_error);
         q->snapshot_paused_by_us = q->migrating = false;
@@ -205,7 +209,7 @@ static void snapshot_commit(VMQmp *q) {
         struct stat st;
         int r;
 
-        if (fsync(q->snapshot_fd) < 0 || fstat(q->snapshot_fd, &st) < 0)
+        if (fstat(q->snapshot_fd, &st) < 0)
                 return snapshot_finish(q, MVM_ERROR_SNAPSHOT_FAILED, "cannot write %s: %m", q->snapshot_tmp);
 
         m = (SnapshotMeta) {
@@ -235,11 +239,88 @@ static void snapshot_commit(VMQmp *q) {
         snapshot_finish(q, NULL, NULL);
 }
 
+/* The state reaches the disk before it gets its name, without the event loop waiting for the
+ * disk: a thread syncs it, and a socket pair says when. */
+typedef struct SyncJob {
+        int fd;                 /* a duplicate of the state file's */
+        int done;               /* the pipe's write end */
+} SyncJob;
+
+static void *sync_thread(void *userdata) {
+        SyncJob *job = userdata;
+        int error = fsync(job->fd) < 0 ? errno : 0;
+
+        /* MSG_NOSIGNAL: a snapshot given up meanwhile has closed the other end. */
+        (void) send(job->done, &error, sizeof(error), MSG_NOSIGNAL);
+        close(job->fd);
+        close(job->done);
+        free(job);
+        return NULL;
+}
+
+static int snapshot_synced(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        VMQmp *q = userdata;
+        int error = EIO;
+
+        (void) read(fd, &error, sizeof(error));
+        q->snapshot_sync = sd_event_source_disable_unref(q->snapshot_sync);
+        if (error != 0) {
+                errno = error;
+                return snapshot_finish(q, MVM_ERROR_SNAPSHOT_FAILED, "cannot write %s: %m", q->snapshot_tmp), 0;
+        }
+        snapshot_commit(q);
+        return 0;
+}
+
+static void snapshot_sync(VMQmp *q) {
+        _cleanup_close_ int rfd = -EBADF;
+        SyncJob *job;
+        pthread_attr_t attr;
+        pthread_t thread;
+        int pipefd[2], r;
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pipefd) < 0)
+                return snapshot_finish(q, MVM_ERROR_SYSTEM_FAILURE, "cannot make a socket pair: %m");
+        rfd = pipefd[0];
+        job = malloc(sizeof(SyncJob));
+        if (job)
+                *job = (SyncJob) { .fd = fcntl(q->snapshot_fd, F_DUPFD_CLOEXEC, 3), .done = pipefd[1] };
+        if (!job || job->fd < 0) {
+                if (job)
+                        free(job);
+                close(pipefd[1]);
+                return snapshot_finish(q, MVM_ERROR_SYSTEM_FAILURE, "out of resources");
+        }
+
+        r = sd_event_add_io(q->vm->manager->event, &q->snapshot_sync, rfd, EPOLLIN, snapshot_synced, q);
+        if (r >= 0) {
+                r = sd_event_source_set_io_fd_own(q->snapshot_sync, true);
+                if (r >= 0)
+                        TAKE_FD(rfd);
+        }
+        if (r >= 0) {
+                pthread_attr_init(&attr);
+                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                r = -pthread_create(&thread, &attr, sync_thread, job);
+                pthread_attr_destroy(&attr);
+        }
+        if (r < 0) {
+                close(job->fd);
+                close(job->done);
+                free(job);
+                q->snapshot_sync = sd_event_source_disable_unref(q->snapshot_sync);
+                errno = -r;
+                return snapshot_finish(q, MVM_ERROR_SYSTEM_FAILURE, "cannot sync the state: %m");
+        }
+}
+
 static void snapshot_migration_status(VMQmp *q, const char *status) {
         if (!q->migrating || !status)
                 return;
-        if (streq(status, "completed"))
-                snapshot_commit(q);
+        if (streq(status, "completed")) {
+                q->migrating = false;
+                snapshot_sync(q);
+        }
         else if (streq(status, "failed") || streq(status, "cancelled"))
                 snapshot_finish(q, MVM_ERROR_SNAPSHOT_FAILED, "QEMU could not write the state (migration %s); "
                                 "'journalctl -u %s' may tell why", status, q->vm->unit);
