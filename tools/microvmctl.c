@@ -2,6 +2,7 @@
 /* microvmctl: the command-line client of microvmd. Each verb is a call or two on the system bus;
  * configuration options go through the schema, so values are checked before they are sent. */
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include "bus-variant.h"
 #include "config-args.h"
 #include "config-schema.h"
+#include "console-relay.h"
 #include "macro.h"
 #include "mvm-config.h"
 #include "output.h"
@@ -36,6 +38,10 @@
 /* How many lines of the serial console status shows. */
 #define MVM_STATUS_LOG_LINES 10
 
+/* console with standard input not a terminal: how long the console must be quiet after the input
+ * ended before microvmctl leaves (--timeout changes it). */
+#define MVM_CONSOLE_IDLE_USEC_DEFAULT (1 * G_USEC_PER_SEC)
+
 static OutputFormat arg_output = { .json = JSON_OFF, .legend = true };
 static bool arg_ask_password = true;
 static bool arg_verbose = false;
@@ -43,11 +49,14 @@ static const char *arg_host = NULL;     /* borrowed from argv */
 static ConfigArgs arg_config = {};
 static uint64_t arg_timeout_usec = 0;   /* stop; 0: the unit's TimeoutStopSec= */
 static int arg_signal = 0;              /* kill; 0: not given, SIGTERM */
+static bool arg_follow = false;         /* logs */
+static bool arg_quiet = false;          /* console */
 
 /* What a verb works with. */
 typedef struct Context {
         sd_bus *bus;            /* borrowed; NULL for verbs that do not talk to microvmd */
         GVariant *config;       /* borrowed; the a{sv} of the configuration options, or NULL */
+        pid_t *polkit_agent;    /* the polkit agent's PID or 0; a verb may stop it early */
 } Context;
 
 _printf_(2, 3)
@@ -401,6 +410,195 @@ static int verb_kill(Context *c, int argc, char *argv[]) {
         return for_each_name(c, argc, argv, kill_one);
 }
 
+static int pause_one(Context *c, const char *name) {
+        int r;
+
+        r = manager_call(c->bus, "PauseVM", g_variant_new("(s)", name), /* ret= */ NULL);
+        if (r < 0)
+                return r;
+        if (arg_verbose)
+                printf("Paused VM '%s'.\n", name);
+        return 0;
+}
+
+static int verb_pause(Context *c, int argc, char *argv[]) {
+        return for_each_name(c, argc, argv, pause_one);
+}
+
+static int resume_one(Context *c, const char *name) {
+        int r;
+
+        r = manager_call(c->bus, "ResumeVM", g_variant_new("(s)", name), /* ret= */ NULL);
+        if (r < 0)
+                return r;
+        if (arg_verbose)
+                printf("Resumed VM '%s'.\n", name);
+        return 0;
+}
+
+static int verb_resume(Context *c, int argc, char *argv[]) {
+        return for_each_name(c, argc, argv, resume_one);
+}
+
+/* A snapshot's path as microvmd needs it: absolute. A relative one is taken from our current
+ * directory, which means nothing on another host. g_free(). */
+static int snapshot_path(const char *path, char **ret) {
+        if (!g_utf8_validate(path, -1, NULL)) {
+                g_autofree char *shown = g_strescape(path, NULL);
+                return fail_errno(-EINVAL, "'%s' cannot be sent: the bus carries UTF-8 paths only.", shown);
+        }
+        if (!g_path_is_absolute(path) && arg_host)
+                return fail_errno(-EINVAL, "'%s' is relative: give an absolute path on the host %s.", path,
+                                  arg_host);
+        *ret = g_canonicalize_filename(path, /* relative_to= */ NULL);
+        return 0;
+}
+
+/* SnapshotVM and RestoreVM: the name and the absolute path, which *ret_path gets (g_free()). Both
+ * can take long (the state is written or read, and a restore waits for the unit's start job): no
+ * limit of our own. */
+static int send_snapshot(Context *c, const char *method, const char *name, const char *path,
+                         char **ret_path) {
+        g_autofree char *absolute = NULL;
+        int r;
+
+        r = snapshot_path(path, &absolute);
+        if (r < 0)
+                return r;
+
+        r = manager_call_job(c->bus, method, g_variant_new("(ss)", name, absolute), /* ret= */ NULL);
+        if (r < 0)
+                return r;
+        *ret_path = TAKE_PTR(absolute);
+        return 0;
+}
+
+static int verb_snapshot(Context *c, int argc, char *argv[]) {
+        g_autofree char *path = NULL;
+        int r;
+
+        r = send_snapshot(c, "SnapshotVM", argv[1], argv[2], &path);
+        if (r < 0)
+                return r;
+        if (arg_verbose)
+                printf("Saved VM '%s' to %s.\n", argv[1], path);
+        return 0;
+}
+
+static int verb_restore(Context *c, int argc, char *argv[]) {
+        g_autofree char *path = NULL;
+        int r;
+
+        r = send_snapshot(c, "RestoreVM", argv[1], argv[2], &path);
+        if (r < 0)
+                return r;
+        if (arg_verbose)
+                printf("Restored VM '%s' from %s.\n", argv[1], path);
+        return 0;
+}
+
+/* The console's socket from OpenConsole, ours to close. */
+static int open_console(sd_bus *bus, const char *name, int *ret_fd) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int fd, r;
+
+        /* Over ssh (-H) the bus passes no file descriptors: say so, not what the failure would. */
+        r = sd_bus_can_send(bus, SD_BUS_TYPE_UNIX_FD);
+        if (r < 0)
+                return fail_errno(r, "Cannot tell whether the bus passes file descriptors: %m");
+        if (r == 0)
+                return fail_errno(-EOPNOTSUPP, "The console needs a local bus connection: this one "
+                                  "cannot pass file descriptors (run microvmctl on the host itself).");
+
+        r = sd_bus_call_method(bus, MVM_BUS_NAME, MVM_MANAGER_PATH, MVM_MANAGER_INTERFACE, "OpenConsole",
+                               &error, &reply, "s", name);
+        if (r < 0)
+                return fail_bus(r, &error, "OpenConsole");
+        r = sd_bus_message_read(reply, "h", &fd);
+        if (r < 0)
+                return fail_errno(r, "Cannot read the reply of OpenConsole: %m");
+
+        /* The message owns the descriptor it carries. */
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return fail_errno(-errno, "Cannot keep the console's descriptor: %m");
+        *ret_fd = fd;
+        return 0;
+}
+
+/* console NAME: the serial console on our terminal (or pipes) until ^]^]^], or until it closes. */
+static int verb_console(Context *c, int argc, char *argv[]) {
+        _cleanup_close_ int fd = -EBADF;
+        ConsoleRelayResult result;
+        const char *name = argv[1];
+        int r;
+
+        r = open_console(c->bus, name, &fd);
+        if (r < 0)
+                return r;
+
+        /* The agent's part is done, and the terminal is the guest's now. */
+        polkit_agent_close(*c->polkit_agent);
+        *c->polkit_agent = 0;
+
+        fflush(stdout);
+        if (!arg_quiet)
+                fprintf(stderr, "Connected to the console of VM %s. Press ^] three times within 1s to "
+                        "disconnect.\n", name);
+
+        r = console_relay_run(fd, arg_timeout_usec ?: MVM_CONSOLE_IDLE_USEC_DEFAULT, &result);
+        if (r < 0)
+                return fail_errno(r, "Console of VM %s failed: %m", name);
+
+        switch (result.end) {
+        case CONSOLE_RELAY_ESCAPED:
+                if (!arg_quiet)
+                        fprintf(stderr, "Disconnected from the console of VM %s.\n", name);
+                break;
+        case CONSOLE_RELAY_CLOSED:
+                if (!arg_quiet)
+                        fprintf(stderr, "Console of VM %s closed.\n", name);
+                break;
+        case CONSOLE_RELAY_INPUT_DONE:
+        case CONSOLE_RELAY_OUTPUT_CLOSED:
+                break;
+        case CONSOLE_RELAY_SIGNAL:
+                /* The terminal is back as it was: now end as the signal would have ended us, which is
+                 * what a shell expects of a command it interrupted. */
+                closep(&fd);
+                (void) signal(result.signo, SIG_DFL);
+                (void) raise(result.signo);
+                return -EINTR;
+        }
+        return 0;
+}
+
+/* logs NAME [-f]: the journal of the VM's unit, where microvmd also puts its serial output. */
+static int verb_logs(Context *c, int argc, char *argv[]) {
+        g_autofree char *unit = NULL;
+        const char *args[5] = { "journalctl", "-u" };
+        size_t n = 2;
+
+        if (!vm_name_is_valid(argv[1])) {
+                g_autofree char *shown = g_strescape(argv[1], NULL);
+                return fail_errno(-EINVAL, "'%s' is not a valid VM name: %s.", shown, MVM_VM_NAME_RULE);
+        }
+        if (arg_host)
+                return fail_errno(-EOPNOTSUPP, "'logs' reads this host's journal: run journalctl -u %s%s%s "
+                                  "on %s.", MVM_UNIT_PREFIX, argv[1], MVM_UNIT_SUFFIX, arg_host);
+
+        unit = g_strconcat(MVM_UNIT_PREFIX, argv[1], MVM_UNIT_SUFFIX, NULL);
+        args[n++] = unit;
+        if (arg_follow)
+                args[n++] = "--follow";
+        args[n] = NULL;
+
+        fflush(stdout);
+        execvp(args[0], (char **) args);
+        return fail_errno(-errno, "Cannot run journalctl: %m");
+}
+
 /* A string property of a GetAll reply, held by *holder; "" if microvmd did not send it. */
 static const char *lookup_string(GVariant *props, const char *key, GVariant **holder) {
         *holder = g_variant_lookup_value(props, key, G_VARIANT_TYPE_STRING);
@@ -729,6 +927,9 @@ typedef enum VerbFlags {
         VERB_CONFIG_REQUIRED = 1 << 4 | VERB_CONFIG,    /* ... and needs at least one */
         VERB_TIMEOUT         = 1 << 5,                  /* takes --timeout */
         VERB_SIGNAL          = 1 << 6,                  /* takes --signal */
+        VERB_PATH            = 1 << 7,                  /* NAME PATH: only the first argument is a name */
+        VERB_FOLLOW          = 1 << 8,                  /* takes --follow */
+        VERB_QUIET           = 1 << 9,                  /* takes --quiet */
 } VerbFlags;
 
 typedef struct Verb {
@@ -739,18 +940,24 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        { "list",   verb_list,   0, 0,            0 },
-        { "show",   verb_show,   1, 1,            VERB_NAMES },
-        { "create", verb_create, 1, 1,            VERB_NAMES | VERB_MUTATES | VERB_CONFIG },
-        { "update", verb_update, 1, 1,            VERB_NAMES | VERB_MUTATES | VERB_CONFIG_REQUIRED },
-        { "delete", verb_delete, 1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES },
-        { "start",  verb_start,  1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES },
-        { "stop",   verb_stop,   1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES | VERB_TIMEOUT },
-        { "kill",   verb_kill,   1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES | VERB_SIGNAL },
-        { "status", verb_status, 1, 1,            VERB_NAMES },
-        { "keys",   verb_keys,   0, 0,            VERB_OFFLINE },
-        { "info",   verb_info,   0, 0,            0 },
-        { "exec",   verb_exec,   2, MVM_VERB_ANY, VERB_MUTATES | VERB_TIMEOUT },
+        { "list",     verb_list,     0, 0,            0 },
+        { "show",     verb_show,     1, 1,            VERB_NAMES },
+        { "create",   verb_create,   1, 1,            VERB_NAMES | VERB_MUTATES | VERB_CONFIG },
+        { "update",   verb_update,   1, 1,            VERB_NAMES | VERB_MUTATES | VERB_CONFIG_REQUIRED },
+        { "delete",   verb_delete,   1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES },
+        { "start",    verb_start,    1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES },
+        { "stop",     verb_stop,     1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES | VERB_TIMEOUT },
+        { "kill",     verb_kill,     1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES | VERB_SIGNAL },
+        { "pause",    verb_pause,    1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES },
+        { "resume",   verb_resume,   1, MVM_VERB_ANY, VERB_NAMES | VERB_MUTATES },
+        { "snapshot", verb_snapshot, 2, 2,            VERB_NAMES | VERB_PATH | VERB_MUTATES },
+        { "restore",  verb_restore,  2, 2,            VERB_NAMES | VERB_PATH | VERB_MUTATES },
+        { "status",   verb_status,   1, 1,            VERB_NAMES },
+        { "console",  verb_console,  1, 1,            VERB_NAMES | VERB_MUTATES | VERB_TIMEOUT | VERB_QUIET },
+        { "logs",     verb_logs,     1, 1,            VERB_NAMES | VERB_OFFLINE | VERB_FOLLOW },
+        { "keys",     verb_keys,     0, 0,            VERB_OFFLINE },
+        { "info",     verb_info,     0, 0,            0 },
+        { "exec",     verb_exec,     2, MVM_VERB_ANY, VERB_MUTATES | VERB_TIMEOUT },
 };
 
 /* Finds the verb of argv (the first non-option argument; "list" if there is none) and checks its
@@ -764,6 +971,8 @@ static int verb_find(int argc, char *argv[], const Verb **ret) {
 
                 if (!streq(v->name, name))
                         continue;
+                if (n_args < v->min_args && (v->flags & VERB_PATH))
+                        return fail_usage("'%s' needs a VM name and a path.", name);
                 if (n_args < v->min_args)
                         return fail_usage("'%s' needs %s.", name, v->max_args > 1 ? "VM names" : "a VM name");
                 if (n_args > v->max_args)
@@ -772,9 +981,13 @@ static int verb_find(int argc, char *argv[], const Verb **ret) {
                         return fail_usage("--file, --set and the section options apply to "
                                           "'create' and 'update' only.");
                 if (!(v->flags & VERB_TIMEOUT) && arg_timeout_usec > 0)
-                        return fail_usage("--timeout applies to 'stop' and 'exec' only.");
+                        return fail_usage("--timeout applies to 'stop', 'exec' and 'console' only.");
                 if (!(v->flags & VERB_SIGNAL) && arg_signal > 0)
                         return fail_usage("--signal applies to 'kill' only.");
+                if (!(v->flags & VERB_FOLLOW) && arg_follow)
+                        return fail_usage("--follow applies to 'logs' only.");
+                if (!(v->flags & VERB_QUIET) && arg_quiet)
+                        return fail_usage("--quiet applies to 'console' only.");
                 if ((v->flags & VERB_CONFIG_REQUIRED) == VERB_CONFIG_REQUIRED &&
                     config_args_is_empty(&arg_config))
                         return fail_usage("Nothing to change: give --set, --file or a section option "
@@ -825,7 +1038,7 @@ static int verb_run(const Verb *verb, int argc, char *argv[]) {
 
         /* Everything that can be checked here is, before anyone is asked for a password. */
         if (verb->flags & VERB_NAMES) {
-                r = check_names(argc, argv);
+                r = check_names(verb->flags & VERB_PATH ? 2 : argc, argv);
                 if (r < 0)
                         return r;
         }
@@ -845,7 +1058,7 @@ static int verb_run(const Verb *verb, int argc, char *argv[]) {
                         (void) fail_errno(r, "Failed to start the polkit agent, ignoring: %m");
         }
 
-        r = verb->run(&(Context) { .bus = bus, .config = config }, argc, argv);
+        r = verb->run(&(Context) { .bus = bus, .config = config, .polkit_agent = &agent }, argc, argv);
         polkit_agent_close(agent);
         return r;
 }
@@ -861,6 +1074,15 @@ static void help(void) {
                "  stop NAME...            Stop VMs: ask their guests to power off, kill them if\n"
                "                          they have not after the timeout\n"
                "  kill NAME...            Send a signal to the hypervisor of VMs\n"
+               "  pause NAME...           Pause VMs: stop their vCPUs\n"
+               "  resume NAME...          Resume paused VMs\n"
+               "  snapshot NAME PATH      Save a running or paused VM's memory and device\n"
+               "                          state to PATH (and PATH.meta); the VM goes on as it was\n"
+               "  restore NAME PATH       Start a stopped VM from the snapshot at PATH\n"
+               "  console NAME            Attach to a VM's serial console (its output since boot\n"
+               "                          first); ^] three times within 1 s detaches\n"
+               "  logs NAME               Show the journal of a VM's unit, its serial output\n"
+               "                          included (journalctl -u microvm@NAME.service)\n"
                "  create NAME             Create a VM from the configuration options\n"
                "  update NAME             Change the keys of a VM that the options give\n"
                "  delete NAME...          Delete VMs and their key files\n"
@@ -877,13 +1099,17 @@ static void help(void) {
                "     --json[=MODE]        Print JSON; MODE is pretty or short (default: pretty\n"
                "                          on a terminal, else short)\n"
                "     --no-legend          Print neither column headers nor the count\n"
-               "  -v --verbose            Say what create, update, delete, start, stop and kill\n"
-               "                          did\n"
+               "  -v --verbose            Say what create, update, delete, start, stop, kill,\n"
+               "                          pause, resume, snapshot and restore did\n"
                "     --timeout=SECONDS    stop: kill a VM that has not shut down after SECONDS\n"
                "                          (default: its unit's TimeoutStopSec=, 30 s); exec: kill\n"
-               "                          the command after SECONDS (default: no limit)\n"
+               "                          the command after SECONDS (default: no limit); console:\n"
+               "                          how long the console must be quiet after the end of a\n"
+               "                          piped input (default: 1)\n"
                "  -s --signal=SIGNAL      kill: the signal to send, by name (TERM, SIGKILL) or\n"
-               "                          number (default: SIGTERM)\n\n"
+               "                          number (default: SIGTERM)\n"
+               "  -f --follow             logs: show new entries as they come\n"
+               "  -q --quiet              console: print no connect and disconnect messages\n\n"
                "Configuration options (create, update):\n"
                "     --file=PATH          Start from the key file PATH\n"
                "     --set=KEY=VALUE      Set a key of [VM] or [Boot]\n");
@@ -900,7 +1126,15 @@ static void help(void) {
         printf("\nThe options apply on top of the file: --set replaces a key, and the --drive\n"
                "options together replace the file's drives. update changes only the keys\n"
                "given; a --drive list replaces all drives of the VM, and --drive= alone removes\n"
-               "them. 'microvmctl keys' lists the keys, their types and defaults.\n");
+               "them. 'microvmctl keys' lists the keys, their types and defaults.\n"
+               "\nconsole puts a terminal on standard input into raw mode, so that every key\n"
+               "(^C too) goes to the guest, and puts it back when it ends. When standard input\n"
+               "is not a terminal, its bytes go to the guest as they are (no ^] escape); after\n"
+               "its end, the output goes on until the console has been quiet for --timeout\n"
+               "seconds: 'echo uname -a | microvmctl console -q NAME' runs a command in the\n"
+               "guest's console shell and prints what it answers. console ends with status 0\n"
+               "when detached, when its input ended, or when the console closed (the VM\n"
+               "stopped).\n");
 }
 
 enum {
@@ -926,6 +1160,8 @@ static const struct option fixed_options[] = {
         { "set",             required_argument, NULL, ARG_SET             },
         { "timeout",         required_argument, NULL, ARG_TIMEOUT         },
         { "signal",          required_argument, NULL, 's'                 },
+        { "follow",          no_argument,       NULL, 'f'                 },
+        { "quiet",           no_argument,       NULL, 'q'                 },
 };
 
 static int parse_json_mode(const char *mode) {
@@ -1008,7 +1244,7 @@ static int parse_argv(int argc, char *argv[]) {
                         };
                 }
 
-        while ((c = getopt_long(argc, argv, "hH:vs:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hH:vs:fq", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -1042,6 +1278,12 @@ static int parse_argv(int argc, char *argv[]) {
                         r = parse_signal(optarg);
                         if (r < 0)
                                 return r;
+                        break;
+                case 'f':
+                        arg_follow = true;
+                        break;
+                case 'q':
+                        arg_quiet = true;
                         break;
                 case '?':
                         /* getopt_long() said what was wrong. */

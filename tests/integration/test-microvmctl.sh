@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # microvmctl against the installed microvmd: create with --set and --drive, show, list, update,
 # create from a key file, delete, and the errors, which must leave no key file behind; then real
-# VMs booting the test guest: start, status, stop (graceful, and killed after --timeout), kill,
+# VMs booting the test guest: start, status, the serial console (a terminal in a pty, and a pipe),
+# pause and resume, snapshot and restore, logs, stop (graceful, and killed after --timeout), kill,
 # and their errors.
 #
 # MVM_GUEST_DIR names the directory that tools/guest-image/build made (vmlinuz,
@@ -25,6 +26,9 @@ vm_stubborn=ctl-stubborn-$$
 missing=ctl-missing-$$
 bad=ctl-bad-$$
 scratch=$(mktemp -d)
+# Where microvmd may write a snapshot (its sandbox leaves it /var/lib/microvm); given relative to it.
+snapshot_dir=/var/lib/microvm
+snapshot=ctl-snap-$$
 
 # How long a TCG boot of the test guest may take to reach its ready line.
 boot_timeout=60
@@ -39,6 +43,7 @@ cleanup() {
         microvmctl delete "$vm" "$vm_file" "$vm_mixed" "$vm_run" "$vm_stubborn" >/dev/null 2>&1 || true
         rm -rf "$scratch"
         rm -f /var/lib/microvm/{root,data,other,a,b}.img
+        rm -f "$snapshot_dir/$snapshot" "$snapshot_dir/$snapshot.meta"
 }
 trap cleanup EXIT
 
@@ -137,6 +142,27 @@ booted() {
 
 state_is() {
         [ "$(prop "$1" State)" = "$2" ]
+}
+
+# console_answers VM COMMAND LINE: COMMAND, piped into 'microvmctl console' of VM, makes the guest's
+# console shell print LINE as a whole line. The console is one client's at a time, and microvmd
+# may not have seen the last one go yet: ConsoleBusy is tried again for a few seconds.
+console_answers() {
+        local tries=0 rc out=$scratch/console err=$scratch/console-err
+        while :; do
+                rc=0
+                printf '%s\n' "$2" | timed microvmctl console -q "$1" >"$out" 2>"$err" || rc=$?
+                if [ "$rc" -ne 0 ] && grep -qi busy "$err" && (( ++tries < 50 )); then
+                        sleep 0.1
+                        continue
+                fi
+                [ "$rc" -eq 0 ] || fail "'$2' | microvmctl console -q $1 exited with $rc: $(cat "$err")"
+                [ ! -s "$err" ] || fail "console -q printed on stderr: $(cat "$err")"
+                tr -d '\r' <"$out" | grep -Fqx -- "$3" ||
+                        fail "the console did not answer '$2' with '$3'; it printed:$(printf '\n%s' "$(cat "$out")")"
+                echo "   ok: '$2' -> '$3'"
+                return 0
+        done
 }
 
 # timed COMMAND...: runs COMMAND and prints how long it took to the test's output (fd 3), so that
@@ -327,7 +353,7 @@ expect_fail 2 "--help" microvmctl --no-such-option
 
 step "create $vm_run, which boots the test guest"
 microvmctl create "$vm_run" --set Kernel="$guest/vmlinuz" --set Initrd="$guest/initramfs.cpio.gz" \
-        --set MemoryMiB=256
+        --set MemoryMiB=256 --set KernelCommandLine=microvm.shell=1
 
 step "start: running, with a PID, the guest reaches userspace"
 out=$(timed microvmctl start "$vm_run")
@@ -382,6 +408,103 @@ expect_fail 255 "Cannot execute '/no/such'" microvmctl exec "$vm_run" -- /no/suc
 expect_fail 255 "did not finish in time and was killed after 1000 ms" microvmctl exec --timeout=1 "$vm_run" -- sleep 30
 expect_fail 2 "needs" microvmctl exec "$vm_run"
 
+step "console: the guest's shell on a terminal (a pty), raw meanwhile, ^] three times detaches"
+timed "${MVM_PYTHON3:-python3}" - "$vm_run" <<'PY' || fail "console on a pty"
+import os, select, subprocess, sys, termios, time
+
+name = sys.argv[1]
+master, slave = os.openpty()
+before = termios.tcgetattr(slave)
+p = subprocess.Popen(["microvmctl", "console", name], stdin=slave, stdout=slave, stderr=slave,
+                     start_new_session=True)
+transcript = b""
+unread = b""
+
+def fail(why):
+    if p.poll() is None:
+        p.kill()
+    print(f"   {why}; the terminal showed:\n{transcript.decode(errors='replace')}", file=sys.stderr)
+    sys.exit(1)
+
+def expect(text, timeout, poke=None):
+    """Reads the terminal until text appears; writes poke every 2 s meanwhile."""
+    global transcript, unread
+    end = time.monotonic() + timeout
+    next_poke = time.monotonic() if poke else None
+    while text not in unread:
+        now = time.monotonic()
+        if now >= end:
+            fail(f"no {text!r} within {timeout} s")
+        if p.poll() is not None:
+            fail(f"microvmctl exited with {p.returncode} before {text!r}")
+        if next_poke is not None and now >= next_poke:
+            os.write(master, poke)
+            next_poke = now + 2
+        wait = min(end, next_poke if next_poke is not None else end) - now
+        if select.select([master], [], [], max(wait, 0))[0]:
+            data = os.read(master, 65536)
+            transcript += data
+            unread += data
+    unread = unread[unread.index(text) + len(text):]
+    print(f"   ok: the terminal shows {text.decode()!r}")
+
+expect(f"Connected to the console of VM {name}. Press ^] three times within 1s to disconnect.".encode(), 10)
+# A fresh prompt, not only the one replayed; by then the relay runs.
+expect(b"microvm# ", 20, poke=b"\r")
+during = termios.tcgetattr(slave)
+if during[3] & (termios.ICANON | termios.ECHO | termios.ISIG) or during[1] != before[1]:
+    fail(f"the terminal is not raw with its output processing kept: {during} (before: {before})")
+print("   ok: raw meanwhile, output processing kept")
+os.write(master, b"echo console-$((6*7))\r")
+expect(b"console-42", 10)
+for _ in range(3):
+    os.write(master, b"\x1d")
+    time.sleep(0.1)
+try:
+    status = p.wait(10)
+except subprocess.TimeoutExpired:
+    fail("microvmctl still runs 10 s after ^]^]^]")
+while select.select([master], [], [], 0.2)[0]:
+    transcript += os.read(master, 65536)
+if status != 0:
+    fail(f"microvmctl exited with {status} after ^]^]^]")
+if f"Disconnected from the console of VM {name}.".encode() not in transcript:
+    fail("no 'Disconnected' message")
+after = termios.tcgetattr(slave)
+if after != before:
+    fail(f"the terminal was left changed: {after}, before {before}")
+print("   ok: exit 0 after ^]^]^], the terminal as before")
+PY
+
+step "console: a pipe's command answered, then it leaves once the console is quiet"
+console_answers "$vm_run" 'echo pipe-$((6*7))' pipe-42
+wait_for 10 "the serial output in the unit's journal (microvmctl logs)" \
+        eval 'microvmctl logs "$vm_run" | grep -qF console-42'
+
+step "pause and resume: State paused, then running, and the guest goes on"
+microvmctl pause -v "$vm_run" | grep -qx "Paused VM '$vm_run'." || fail "pause -v"
+check_json "$(microvmctl show --json "$vm_run")" 'j["State"] == "paused"'
+microvmctl status "$vm_run" | grep -Eq '^       State: paused( since .+)?$' ||
+        fail "status does not say paused"
+expect_fail 1 "VM '$vm_run' is paused already" microvmctl pause "$vm_run"
+timed microvmctl resume "$vm_run"
+check_json "$(microvmctl show --json "$vm_run")" 'j["State"] == "running"'
+microvmctl status "$vm_run" | grep -Eq '^       State: running since ' || fail "status does not say running"
+expect_fail 1 "VM '$vm_run' is not paused (it is running)" microvmctl resume "$vm_run"
+microvmctl exec "$vm_run" -- true </dev/null || fail "exec after resume"
+echo "   ok: exec after resume"
+
+step "snapshot to a path relative to the current directory"
+# The key file as the VM runs again (VCPUs was changed above), or a restore would rightly refuse
+# the snapshot as one of another configuration.
+microvmctl update "$vm_run" --set VCPUs=1
+out=$(cd "$snapshot_dir" && timed microvmctl snapshot -v "$vm_run" "$snapshot")
+[ "$out" = "Saved VM '$vm_run' to $snapshot_dir/$snapshot." ] || fail "snapshot -v printed '$out'"
+[ -s "$snapshot_dir/$snapshot" ] && [ -s "$snapshot_dir/$snapshot.meta" ] ||
+        fail "no $snapshot_dir/$snapshot and .meta: $(ls -l "$snapshot_dir")"
+check_json "$(microvmctl show --json "$vm_run")" 'j["State"] == "running"'
+echo "   ok: $snapshot_dir/$snapshot, running as before"
+
 step "stop: the guest agent shuts the guest down"
 out=$(timed microvmctl stop -v "$vm_run" 2>"$scratch/stderr")
 grep -qx "Stopped VM '$vm_run' (stop-request)." <<<"$out" || fail "stop -v printed '$out'"
@@ -401,6 +524,25 @@ echo "   ok: stopped, stop-request, through the agent"
 step "errors: stop and kill of a stopped VM"
 expect_fail 1 "VM '$vm_run' is not running (it is stopped)" microvmctl stop "$vm_run"
 expect_fail 1 "VM '$vm_run' is not running (it is stopped)" microvmctl kill "$vm_run"
+
+step "errors: console, pause and snapshot of a stopped VM"
+expect_fail 1 "VM '$vm_run' is not running (it is stopped)" microvmctl console "$vm_run" </dev/null
+expect_fail 1 "VM '$vm_run' is not running (it is stopped)" microvmctl pause "$vm_run"
+expect_fail 1 "VM '$vm_run' is not running (it is stopped)" \
+        microvmctl snapshot "$vm_run" "$snapshot_dir/$snapshot-stopped"
+[ ! -e "$snapshot_dir/$snapshot-stopped" ] && [ ! -e "$snapshot_dir/$snapshot-stopped.meta" ] ||
+        fail "a failed snapshot left a file behind"
+microvmctl logs "$vm_run" | grep -qF "Asked the guest agent of VM $vm_run to shut down" ||
+        fail "microvmctl logs lacks the unit's stop message"
+echo "   ok: logs shows the unit's journal"
+
+step "restore: the guest goes on from the snapshot"
+out=$(cd "$snapshot_dir" && timed microvmctl restore -v "$vm_run" "$snapshot")
+[ "$out" = "Restored VM '$vm_run' from $snapshot_dir/$snapshot." ] || fail "restore -v printed '$out'"
+check_json "$(microvmctl show --json "$vm_run")" 'j["State"] == "running" and j["MainPID"] > 0'
+console_answers "$vm_run" 'echo restored-$((6*7))' restored-42
+microvmctl kill --signal=KILL "$vm_run"
+wait_for 10 "$vm_run stopped after SIGKILL" state_is "$vm_run" stopped
 
 step "kill --signal=KILL of a running VM"
 timed microvmctl start "$vm_run"
@@ -432,8 +574,12 @@ expect_fail 2 "Unknown signal 'SIGNOPE'" microvmctl kill -s SIGNOPE "$vm_run"
 expect_fail 2 "Unknown signal '0'" microvmctl kill --signal=0 "$vm_run"
 expect_fail 2 "--timeout takes a whole number of seconds" microvmctl stop --timeout=0 "$vm_run"
 expect_fail 2 "--timeout takes a whole number of seconds" microvmctl stop --timeout=soon "$vm_run"
-expect_fail 2 "--timeout applies to 'stop' and 'exec' only" microvmctl start --timeout=5 "$vm_run"
+expect_fail 2 "--timeout applies to 'stop', 'exec' and 'console' only" microvmctl start --timeout=5 "$vm_run"
 expect_fail 2 "--signal applies to 'kill' only" microvmctl stop --signal=KILL "$vm_run"
+expect_fail 2 "--follow applies to 'logs' only" microvmctl console -f "$vm_run"
+expect_fail 2 "--quiet applies to 'console' only" microvmctl logs -q "$vm_run"
+expect_fail 2 "needs a VM name and a path" microvmctl snapshot "$vm_run"
+expect_fail 2 "Too many arguments" microvmctl restore "$vm_run" a b
 expect_fail 2 "needs VM names" microvmctl start
 expect_fail 2 "Too many arguments" microvmctl status "$vm_run" "$vm"
 
