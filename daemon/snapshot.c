@@ -70,14 +70,21 @@ int snapshot_meta_read(const char *path, SnapshotMeta *ret, char **ret_problem) 
         size_t size;
         int r;
 
+        struct stat st;
+
         r = snapshot_meta_path(path, &meta);
         if (r < 0)
                 return r;
+        /* Never a link to some other file, whose contents an error message could show. */
+        if (lstat(meta, &st) >= 0 && S_ISLNK(st.st_mode)) {
+                *ret_problem = strdup("it is a symbolic link");
+                return -EBADMSG;
+        }
         r = read_file(meta, &text, &size);
         if (r < 0)
                 return r;
         if (!g_key_file_load_from_data(kf, text, size, G_KEY_FILE_NONE, &error)) {
-                *ret_problem = strdup(error->message);
+                *ret_problem = strdup("it is not a key file with a [" GROUP "] section");
                 return -EBADMSG;
         }
 

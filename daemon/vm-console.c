@@ -204,7 +204,12 @@ static int client_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 if (r < 0)
                         goto gone;
         }
-        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        /* Gone while its last input still waits for the hypervisor: that input goes with it. */
+        if ((revents & (EPOLLHUP | EPOLLERR)) && con->in_off < con->in_len) {
+                r = -ECONNRESET;
+                goto gone;
+        }
+        if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && con->in_off == con->in_len) {
                 ssize_t n = recv(fd, con->in, sizeof(con->in), MSG_DONTWAIT);
 
                 if (n < 0 && errno != EAGAIN) {
@@ -364,7 +369,7 @@ static void console_schedule_retry(VMConsole *con) {
                 return;
         r = sd_event_add_time_relative(con->vm->manager->event, &con->retry, CLOCK_MONOTONIC,
                                        con->vm->state == VM_STARTING ? CONSOLE_RETRY_STARTING_USEC : CONSOLE_RETRY_USEC,
-                                       0, console_retry_handler, con);
+                                       /* accuracy= */ 1, console_retry_handler, con);
         if (r < 0)
                 log_warning_errno(r, "Cannot schedule connecting to the console of VM %s: %m", con->vm->name);
 }

@@ -335,20 +335,36 @@ int bus_vm_resume(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         return vm_qmp_resume(vm, msg, error);
 }
 
-static int check_snapshot_path(const char *path, sd_bus_error *error) {
-        struct stat st;
-
+static int check_snapshot_path_syntax(const char *path, sd_bus_error *error) {
         if (path[0] != '/' || path[strlen(path) - 1] == '/')
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT,
                                          "'%s' is not an absolute path of a file: give the snapshot's full path.",
                                          path);
         if (strlen(path) > PATH_MAX - 32)
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT, "The path '%.64s…' is too long.", path);
-        /* microvmd writes as root: it overwrites nothing but an older snapshot. */
+        return 0;
+}
+
+/* After authorization, since it looks at the file system as root. microvmd writes as root: it
+ * overwrites nothing but an older snapshot, and writes for anyone else only into a directory of
+ * theirs. */
+static int check_snapshot_path(const char *path, uid_t uid, sd_bus_error *error) {
+        _cleanup_free_ char *dir = strdup(path);
+        struct stat st;
+
+        if (!dir)
+                return -ENOMEM;
         if (lstat(path, &st) >= 0 && !(S_ISREG(st.st_mode) && snapshot_exists_at(path)))
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT,
                                          "%s exists and is not a snapshot: choose another path, or remove it first.",
                                          path);
+        if (uid == 0)
+                return 0;
+        *strrchr(dir, '/') = '\0';
+        if (stat(dir[0] ? dir : "/", &st) < 0 || st.st_uid != uid || !S_ISDIR(st.st_mode))
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT,
+                                         "%s is not a directory of yours (user %u): snapshots are written only into "
+                                         "the caller's own directories.", dir[0] ? dir : "/", (unsigned) uid);
         return 0;
 }
 
@@ -362,7 +378,7 @@ int bus_vm_snapshot(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         r = sd_bus_message_read(msg, "s", &path);
         if (r < 0)
                 return r;
-        r = check_snapshot_path(path, error);
+        r = check_snapshot_path_syntax(path, error);
         if (r < 0)
                 return r;
         r = check_hypervisor_idle(vm, error);
@@ -387,6 +403,9 @@ int bus_vm_snapshot(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
                 gid = (gid_t) -1;
         if (r < 0)
                 return bus_error_system(error, r, "Cannot tell who asked for the snapshot of VM '%s'", vm->name);
+        r = check_snapshot_path(path, uid, error);
+        if (r < 0)
+                return r;
 
         return vm_qmp_snapshot(vm, msg, path, uid, gid, error);
 }
@@ -406,11 +425,9 @@ int bus_vm_restore(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
                                          "VM '%s' is %s: stop it before restoring a snapshot into it.", vm->name,
                                          vm_state_to_string(vm->state));
 
-        r = snapshot_check(path, vm->name, vm->config, NULL, &error_name, &message);
-        if (r < 0 && !message)
-                return r;
+        r = check_snapshot_path_syntax(path, error);
         if (r < 0)
-                return sd_bus_error_setf(error, error_name, "Cannot restore VM '%s': %s.", vm->name, message);
+                return r;
         r = launch_check(vm->name, vm->config, NULL, &error_name, &message);
         if (r < 0)
                 return sd_bus_error_setf(error, error_name, "Cannot start VM '%s': %s.", vm->name, message);
@@ -418,6 +435,14 @@ int bus_vm_restore(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         r = vm_authorize(msg, vm, MVM_ACTION_LIFECYCLE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* called again when polkit answers */
+
+        /* Only now: it reads the caller's files as root. */
+        message = mfree(message);
+        r = snapshot_check(path, vm->name, vm->config, NULL, &error_name, &message);
+        if (r < 0 && !message)
+                return r;
+        if (r < 0)
+                return sd_bus_error_setf(error, error_name, "Cannot restore VM '%s': %s.", vm->name, message);
 
         /* The unit's start finds the request in its runtime directory, which goes when it stops. */
         if (vm_runtime_dir(vm->name, &dir) < 0 || asprintf(&request, "%s/" MVM_RESTORE_FILE, dir) < 0 ||

@@ -152,7 +152,7 @@ static int snapshot_cont_again(sd_event_source *s, uint64_t usec, void *userdata
 
         q->snapshot_timer = sd_event_source_disable_unref(q->snapshot_timer);
         if (!q->ready) {
-                snapshot_done(q);
+                snapshot_cont_reply(NULL, -ECONNRESET, NULL, "the connection to QEMU was lost", q);
                 return 0;
         }
         r = qmp_client_call(q->client, "cont", NULL, -EBADF, QMP_CALL_TIMEOUT_USEC, snapshot_cont_reply, q);
@@ -166,12 +166,19 @@ static void snapshot_cont_reply(QmpClient *c, int r, json_object *result, const 
 
         if (r == -EIO && ++q->snapshot_cont_tries < SNAPSHOT_CONT_TRIES &&
             sd_event_add_time_relative(q->vm->manager->event, &q->snapshot_timer, CLOCK_MONOTONIC,
-                                       SNAPSHOT_CONT_RETRY_USEC, 0, snapshot_cont_again, q) >= 0)
+                                       SNAPSHOT_CONT_RETRY_USEC, /* accuracy= */ 1, snapshot_cont_again, q) >= 0)
                 return;
-        if (r < 0)
+        if (r < 0) {
                 log_warning("VM %s stays paused after its snapshot: QEMU refused to continue: %s", q->vm->name,
                             error ?: strerror(-r));
-        else
+                if (!q->snapshot_error_name) {
+                        q->snapshot_error_name = strdup(MVM_ERROR_SNAPSHOT_FAILED);
+                        if (asprintf(&q->snapshot_error, "the state was saved to %s, but the VM stays paused: QEMU "
+                                     "refused to continue (%s); resume it with ResumeVM", q->snapshot_path,
+                                     error ?: strerror(-r)) < 0)
+                                q->snapshot_error = NULL;
+                }
+        } else
                 vm_set_hypervisor_paused(q->vm, false);
         snapshot_done(q);
 }
@@ -215,13 +222,15 @@ static void snapshot_commit(VMQmp *q) {
         m = (SnapshotMeta) {
                 .vm = strdup(vm->name),
                 .hypervisor = strdup(config_get_string(vm->config, CONFIG_HYPERVISOR)),
-                .hypervisor_version = strdup(strna(qmp_client_version(q->client))),
+                .hypervisor_version = q->client ? strdup(strna(qmp_client_version(q->client))) : NULL,
                 .config_hash = snapshot_config_hash(vm->config),
                 .created_usec = now_usec(CLOCK_REALTIME),
                 .size = (uint64_t) st.st_size,
                 .mtime_nsec = (uint64_t) st.st_mtim.tv_sec * UINT64_C(1000000000) + (uint64_t) st.st_mtim.tv_nsec,
                 .paused = q->snapshot_was_paused,
         };
+        if (!q->client)
+                return snapshot_finish(q, MVM_ERROR_INVALID_STATE, "the connection to QEMU was lost");
         if (!m.vm || !m.hypervisor || !m.hypervisor_version || !m.config_hash)
                 return snapshot_finish(q, MVM_ERROR_SYSTEM_FAILURE, "out of memory");
 
@@ -318,7 +327,9 @@ static void snapshot_migration_status(VMQmp *q, const char *status) {
         if (!q->migrating || !status)
                 return;
         if (streq(status, "completed")) {
+                /* Written: only the sync is left, which no timeout should cut short. */
                 q->migrating = false;
+                q->snapshot_timer = sd_event_source_disable_unref(q->snapshot_timer);
                 snapshot_sync(q);
         }
         else if (streq(status, "failed") || streq(status, "cancelled"))
@@ -329,7 +340,8 @@ static void snapshot_migration_status(VMQmp *q, const char *status) {
 static int snapshot_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         VMQmp *q = userdata;
 
-        (void) qmp_client_call(q->client, "migrate_cancel", NULL, -EBADF, QMP_CALL_TIMEOUT_USEC, NULL, NULL);
+        if (q->client)
+                (void) qmp_client_call(q->client, "migrate_cancel", NULL, -EBADF, QMP_CALL_TIMEOUT_USEC, NULL, NULL);
         snapshot_finish(q, MVM_ERROR_SNAPSHOT_FAILED, "writing the state took longer than %" PRIu64 " s",
                         SNAPSHOT_TIMEOUT_USEC / 1000000);
         return 0;
@@ -598,8 +610,8 @@ static void qmp_schedule_retry(VMQmp *q) {
         if (q->retry || !qmp_wanted(q->vm))
                 return;
         r = sd_event_add_time_relative(q->vm->manager->event, &q->retry, CLOCK_MONOTONIC,
-                                       q->vm->state == VM_STARTING ? QMP_RETRY_STARTING_USEC : QMP_RETRY_USEC, 0,
-                                       qmp_retry_handler, q);
+                                       q->vm->state == VM_STARTING ? QMP_RETRY_STARTING_USEC : QMP_RETRY_USEC,
+                                       /* accuracy= */ 1, qmp_retry_handler, q);
         if (r < 0)
                 log_warning_errno(r, "Cannot schedule connecting to the hypervisor of VM %s: %m", q->vm->name);
 }
