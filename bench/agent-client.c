@@ -112,10 +112,6 @@ typedef struct Bench {
         int call_error;
 } Bench;
 
-static double ms_between(uint64_t from, uint64_t to) {
-        return (double) (to - from) / (double) NSEC_PER_MSEC;
-}
-
 static int match_ready(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Bench *b = userdata;
         uint64_t ready_at;

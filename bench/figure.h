@@ -11,6 +11,11 @@
 #define NSEC_PER_MSEC UINT64_C(1000000)
 #define NSEC_PER_SEC  UINT64_C(1000000000)
 
+/* Milliseconds between two CLOCK_MONOTONIC readings in ns. */
+static inline double ms_between(uint64_t from, uint64_t to) {
+        return (double) (to - from) / (double) NSEC_PER_MSEC;
+}
+
 typedef enum TargetKind {
         TARGET_NONE,
         TARGET_AT_LEAST,        /* value >= target */

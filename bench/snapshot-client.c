@@ -128,10 +128,6 @@ typedef struct Bench {
         uint64_t throttled_usec;        /* the VM's cgroup during the snapshots; UINT64_MAX: unknown */
 } Bench;
 
-static double ms_between(uint64_t from, uint64_t to) {
-        return (double) (to - from) / (double) NSEC_PER_MSEC;
-}
-
 static void sleep_msec(uint64_t msec) {
         struct timespec ts = { .tv_sec = (time_t) (msec / 1000), .tv_nsec = (long) (msec % 1000) * 1000000L };
 
@@ -376,35 +372,6 @@ static int file_size(const char *path, uint64_t *ret) {
         if (stat(path, &st) < 0)
                 return log_error_errno(errno, "Failed to stat %s: %m", path);
         *ret = (uint64_t) st.st_size;
-        return 0;
-}
-
-/* The argument vector of a running process. */
-static int process_argv(pid_t pid, char ***ret) {
-        _cleanup_free_ char *path = NULL, *data = NULL;
-        _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_(fclosep) FILE *f = NULL;
-        size_t n;
-
-        if (asprintf(&path, "/proc/%i/cmdline", (int) pid) < 0) {
-                path = NULL;
-                return log_oom();
-        }
-        f = fopen(path, "re");
-        if (!f)
-                return log_error_errno(errno, "Failed to open %s: %m", path);
-        data = malloc(65536);
-        if (!data)
-                return log_oom();
-        n = fread(data, 1, 65535, f);
-        if (n == 0 || n == 65535)
-                return log_error_errno(EBADMSG, "Cannot read the command line in %s.", path);
-        data[n] = '\0';
-
-        for (size_t i = 0; i < n; i += strlen(data + i) + 1)
-                if (strv_extend(&argv, data + i) < 0)
-                        return log_oom();
-        *ret = TAKE_PTR(argv);
         return 0;
 }
 

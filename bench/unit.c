@@ -3,10 +3,13 @@
  * benchmark clients. Blocking calls: these are clients, not daemons. */
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "figure.h"
 #include "log.h"
 #include "macro.h"
+#include "strv.h"
 #include "unit.h"
 
 #define JOB_TIMEOUT_NSEC (60 * NSEC_PER_SEC)
@@ -164,4 +167,32 @@ int process_rss_kib(pid_t pid, uint64_t *ret) {
         }
         /* Kernel threads and zombies have none. */
         return log_error_errno(ENOENT, "No VmRSS in %s.", path);
+}
+
+int process_argv(pid_t pid, char ***ret) {
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        size_t n;
+
+        if (asprintf(&path, "/proc/%i/cmdline", (int) pid) < 0) {
+                path = NULL;
+                return log_oom();
+        }
+        f = fopen(path, "re");
+        if (!f)
+                return log_error_errno(errno, "Failed to open %s: %m", path);
+        data = malloc(65536);
+        if (!data)
+                return log_oom();
+        n = fread(data, 1, 65535, f);
+        if (n == 0 || n == 65535)
+                return log_error_errno(EBADMSG, "Cannot read the command line in %s.", path);
+        data[n] = '\0';
+
+        for (size_t i = 0; i < n; i += strlen(data + i) + 1)
+                if (strv_extend(&argv, data + i) < 0)
+                        return log_oom();
+        *ret = TAKE_PTR(argv);
+        return 0;
 }

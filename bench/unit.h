@@ -49,3 +49,5 @@ static inline void fclosep(FILE **f) {
 
 /* VmRSS of the process in KiB. */
 int process_rss_kib(pid_t pid, uint64_t *ret);
+/* The argument vector of a running process (strv_free()). */
+int process_argv(pid_t pid, char ***ret);

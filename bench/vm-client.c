@@ -273,35 +273,6 @@ static int microvmd_rss_kib(Bench *b, uint64_t *ret) {
         return process_rss_kib(pid, ret);
 }
 
-/* The argument vector of a running process. */
-static int process_argv(pid_t pid, char ***ret) {
-        _cleanup_free_ char *path = NULL, *data = NULL;
-        _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_(fclosep) FILE *f = NULL;
-        size_t n;
-
-        if (asprintf(&path, "/proc/%i/cmdline", (int) pid) < 0) {
-                path = NULL;
-                return log_oom();
-        }
-        f = fopen(path, "re");
-        if (!f)
-                return log_error_errno(errno, "Failed to open %s: %m", path);
-        data = malloc(65536);
-        if (!data)
-                return log_oom();
-        n = fread(data, 1, 65535, f);
-        if (n == 0 || n == 65535)
-                return log_error_errno(EBADMSG, "Cannot read the command line in %s.", path);
-        data[n] = '\0';
-
-        for (size_t i = 0; i < n; i += strlen(data + i) + 1)
-                if (strv_extend(&argv, data + i) < 0)
-                        return log_oom();
-        *ret = TAKE_PTR(argv);
-        return 0;
-}
-
 /* A word of ExecStart=: quoted, with what systemd would expand escaped. */
 static int exec_quote(FILE *f, const char *arg) {
         fputc('"', f);
@@ -348,10 +319,6 @@ static int baseline_unit_write(Bench *b) {
         if (r < 0)
                 return log_error_errno(r, "Failed to reload systemd: %s", bus_error_text(&error, r));
         return 0;
-}
-
-static double ms_between(uint64_t from, uint64_t to) {
-        return (double) (to - from) / (double) NSEC_PER_MSEC;
 }
 
 /* The boot's figures, once the ready line is there. */

@@ -9,19 +9,8 @@
 #include "backend.h"
 #include "bus-errors.h"
 #include "launch-check.h"
+#include "problem.h"
 #include "vm-seed.h"
-
-/* Sets *ret_message (NULL when out of memory) and returns error. */
-_printf_(3, 4)
-static int problem(int error, char **ret_message, const char *format, ...) {
-        va_list ap;
-
-        va_start(ap, format);
-        if (vasprintf(ret_message, format, ap) < 0)
-                *ret_message = NULL;
-        va_end(ap);
-        return error;
-}
 
 static int check_readable(const char *what, const char *key, const char *path, const char **ret_error_name,
                           char **ret_message) {
@@ -32,12 +21,12 @@ static int check_readable(const char *what, const char *key, const char *path, c
                 int r = negative_errno();
 
                 *ret_error_name = MVM_ERROR_INVALID_CONFIG;
-                return problem(r, ret_message, "%s %s cannot be read (%s): put the file there or change %s",
+                return problem_set(r, ret_message, "%s %s cannot be read (%s): put the file there or change %s",
                                what, path, strerror(-r), key);
         }
         if (S_ISDIR(st.st_mode)) {
                 *ret_error_name = MVM_ERROR_INVALID_CONFIG;
-                return problem(-EISDIR, ret_message, "%s %s is a directory, not a file", what, path);
+                return problem_set(-EISDIR, ret_message, "%s %s is a directory, not a file", what, path);
         }
         return 0;
 }
@@ -52,14 +41,14 @@ int config_check_files(const char *name, const Config *c, DriveProbes *ret_probe
         r = drives_probe(c, &probes, &why);
         if (r < 0) {
                 *ret_error_name = MVM_ERROR_INVALID_DRIVE;
-                return problem(r, ret_message, "%s", why ?: strerror(-r));
+                return problem_set(r, ret_message, "%s", why ?: strerror(-r));
         }
 
         if (vm_seed_wanted(c)) {
                 r = vm_seed_load(c, name, &seed, &why);
                 if (r < 0) {
                         *ret_error_name = MVM_ERROR_INVALID_CONFIG;
-                        return problem(r, ret_message, "%s", why ?: strerror(-r));
+                        return problem_set(r, ret_message, "%s", why ?: strerror(-r));
                 }
         }
 
@@ -77,7 +66,7 @@ int launch_check(const char *name, const Config *c, DriveProbes *ret_probes, con
 
         if (!backend_get(hypervisor)) {
                 *ret_error_name = MVM_ERROR_HYPERVISOR_UNAVAILABLE;
-                return problem(-EOPNOTSUPP, ret_message, "Hypervisor=%s is not supported by this build of microvm: "
+                return problem_set(-EOPNOTSUPP, ret_message, "Hypervisor=%s is not supported by this build of microvm: "
                                "use Hypervisor=qemu", hypervisor);
         }
 

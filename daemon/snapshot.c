@@ -12,6 +12,7 @@
 #include "bus-errors.h"
 #include "fileio.h"
 #include "macro.h"
+#include "problem.h"
 #include "snapshot.h"
 
 #define GROUP "Snapshot"
@@ -113,18 +114,9 @@ bool snapshot_exists_at(const char *path) {
                access(meta, F_OK) >= 0;
 }
 
-static int fail(const char **ret_error_name, char **ret_message, int r, const char *name, const char *format, ...)
-        _printf_(5, 6);
-static int fail(const char **ret_error_name, char **ret_message, int r, const char *name, const char *format, ...) {
-        va_list ap;
-
-        va_start(ap, format);
-        if (vasprintf(ret_message, format, ap) < 0)
-                *ret_message = NULL;
-        va_end(ap);
-        *ret_error_name = name;
-        return r;
-}
+/* Names the bus error and says what to fix; returns r. */
+#define fail(ret_error_name, ret_message, r, name, ...) \
+        (*(ret_error_name) = (name), problem_set((r), (ret_message), __VA_ARGS__))
 
 int snapshot_check(const char *path, const char *name, const Config *config, SnapshotMeta *ret_meta,
                    const char **ret_error_name, char **ret_message) {

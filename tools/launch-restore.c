@@ -12,6 +12,7 @@
 #include "launch-restore.h"
 #include "log.h"
 #include "macro.h"
+#include "problem.h"
 #include "qmp-command.h"
 #include "time-util.h"
 
@@ -20,17 +21,9 @@
 #define RESTORE_POLL_MS 1
 #define RESTORE_FD_NAME "microvm-restore"
 
-_printf_(4, 5)
-static int fail(const char **ret_error_name, char **ret_message, const char *name, const char *format, ...) {
-        va_list ap;
-
-        va_start(ap, format);
-        if (vasprintf(ret_message, format, ap) < 0)
-                *ret_message = NULL;
-        va_end(ap);
-        *ret_error_name = name;
-        return -EIO;
-}
+/* Names the bus error and says what to fix. */
+#define fail(ret_error_name, ret_message, name, ...) \
+        (*(ret_error_name) = (name), problem_set(-EIO, (ret_message), __VA_ARGS__))
 
 static int query_status(QmpSession *s, char **ret) {
         json_object *result = NULL, *status;
