@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The hypervisor backend interface: what the launcher asks of each hypervisor. One backend per
- * file (qemu.c now; Firecracker and cloud-hypervisor behind the same interface). */
+/* The hypervisor backend interface: what the launcher and microvmd ask of each hypervisor. One
+ * backend per file: qemu.c, firecracker.c, cloud-hypervisor.c. */
 #pragma once
 
 #include <stdbool.h>
@@ -27,22 +27,57 @@ typedef struct BackendContext {
         Accelerator accelerator;    /* resolved: never "auto" here */
         uint64_t tsc_khz;           /* the host's TSC frequency, for TCG guests; 0 if unknown */
         const char *seed_path;      /* the cloud-init seed, attached read-only after the drives; NULL: none */
-        bool vsock;                 /* the host can give the guest a vsock device (QEMU: /dev/vhost-vsock) */
+        bool vsock;                 /* the host can give the guest a vsock device (QEMU: /dev/vhost-vsock;
+                                     * Firecracker and cloud-hypervisor always have their hybrid one) */
         bool restore;               /* start paused, waiting for a snapshot's state instead of booting */
 } BackendContext;
 
+/* How the unit and microvmd drive the hypervisor once it runs. */
+typedef enum BackendControl {
+        BACKEND_CONTROL_QMP,        /* QEMU's QMP monitors (qmp.sock for the unit, qmp-manager.sock for microvmd) */
+        BACKEND_CONTROL_HTTP,       /* a REST API on MVM_API_SOCKET (hypervisor-api.h) */
+} BackendControl;
+
 typedef struct Backend {
-        const char *name;           /* the Hypervisor= value */
+        const char *name;           /* the Hypervisor= value, and its key in microvmd.conf's [Hypervisors] */
+        const char *display_name;   /* as its makers write it */
         const char *binary;         /* looked up in $PATH unless absolute */
         /* What the hypervisor itself needs beyond the guest's memory, per accelerator (TCG keeps
          * its translated code besides). The unit's MemoryMax= is MemoryMiB plus this. */
         uint64_t overhead_mib[_ACCELERATOR_MAX];
+        bool kvm_only;              /* no TCG: Accelerator=tcg is refused, auto means KVM */
+        BackendControl control;
+        /* The guest's serial console is MVM_SERIAL_SOCKET, which microvmd connects to; false: it is
+         * the hypervisor's standard output, the unit's journal. */
+        bool serial_socket;
+        /* The guest agent is reached through the hybrid vsock socket MVM_VSOCK_SOCKET ("CONNECT
+         * port"); false: through QEMU's virtio-serial ports (MVM_AGENT_SOCKET, MVM_AGENT_UNIT_SOCKET). */
+        bool agent_over_vsock;
+        /* The hypervisor exits when the guest powers off; false: it stays, halted (Firecracker on
+         * x86), and microvmd ends the unit when the guest's console says it powered off. */
+        bool exits_on_poweroff;
+        /* What this hypervisor cannot do with a configuration that is otherwise valid: 0, or
+         * -EINVAL and a sentence saying what to change (g_free()). Checked at CreateVM/UpdateVM. */
+        int (*check_config)(const Config *c, char **ret_problem);
         /* The hypervisor's argv (argv[0] = ctx->binary); strv_free() it. -errno on failure. */
         int (*build_argv)(const BackendContext *ctx, char ***ret_argv);
+        /* A configuration file the hypervisor reads (config_file, in the runtime directory), or
+         * NULL for none; its contents (free()). */
+        const char *config_file;
+        int (*build_config_file)(const BackendContext *ctx, char **ret_text);
 } Backend;
 
 /* The backend for a Hypervisor= value, or NULL when this build has none. */
 const Backend *backend_get(const char *hypervisor);
+/* Every backend, NULL-terminated. */
+extern const Backend *const backends[];
+
+/* The configuration's hypervisor's check_config(). */
+int backend_check_config(const Config *c, char **ret_problem);
+
+/* The kernel command line every backend gives the guest: its console, and KernelCommandLine=
+ * (free()). extra_first (NULL: none) comes before KernelCommandLine=. */
+int backend_kernel_command_line(const BackendContext *ctx, const char *extra_first, char **ret);
 
 const char *accelerator_to_string(Accelerator a);
 
@@ -56,3 +91,7 @@ const char *accelerator_to_string(Accelerator a);
  * for the readiness wait and the graceful stop, so that neither waits for the other. */
 #define MVM_AGENT_SOCKET      "agent.sock"
 #define MVM_AGENT_UNIT_SOCKET "agent-unit.sock"
+/* Firecracker's and cloud-hypervisor's REST API, and their hybrid vsock socket (the guest's
+ * AF_VSOCK, reached with "CONNECT port"). */
+#define MVM_API_SOCKET        "api.sock"
+#define MVM_VSOCK_SOCKET      "vsock.sock"

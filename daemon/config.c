@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 
+#include "backend.h"
 #include "config.h"
 
 _printf_(2, 3)
@@ -207,7 +208,9 @@ int config_validate(const Config *c, char **ret_error) {
                                                     "give each NIC its own", j, i, config_key_get(distinct[k])->name, sa);
                         }
                 }
-        return 0;
+
+        /* What the chosen hypervisor cannot do is refused here too, not at the start. */
+        return backend_check_config(c, ret_error);
 }
 
 /* Fills g from an a{sv} whose keys belong to section s. */

@@ -28,35 +28,6 @@ static char *qemu_escape(const char *s) {
         return e;
 }
 
-static int qemu_kernel_command_line(const BackendContext *ctx, char **ret) {
-        const char *extra = config_get_string(ctx->config, CONFIG_KERNEL_COMMAND_LINE);
-        _cleanup_strv_free_ char **args = NULL;
-        int r;
-
-        /* At 9600 baud the console is a bottleneck; 115200 makes a round trip ~8x faster. */
-        r = strv_extend(&args, "console=ttyS0,115200");
-        if (r < 0)
-                return r;
-
-        /* Under TCG the guest's TSC is the host's. Telling the kernel its rate skips the PIT
-         * calibration, which fails under load on a machine with no other timer to fall back
-         * to and leaves the guest waiting forever in calibrate_delay. */
-        if (ctx->accelerator == ACCELERATOR_TCG && ctx->tsc_khz > 0) {
-                r = strv_extendf(&args, "tsc_early_khz=%" PRIu64, ctx->tsc_khz);
-                if (r < 0)
-                        return r;
-        }
-
-        if (extra[0]) {
-                r = strv_extend(&args, extra);
-                if (r < 0)
-                        return r;
-        }
-
-        *ret = strv_join(args, " ");
-        return *ret ? 0 : -ENOMEM;
-}
-
 static int qemu_add_drive(char ***argv, size_t index, const char *path, const char *format, bool read_only,
                           const char *cache, bool discard) {
         _cleanup_free_ char *file = qemu_escape(path), *drive = NULL, *device = NULL;
@@ -170,7 +141,7 @@ static int qemu_build_argv(const BackendContext *ctx, char ***ret_argv) {
         bool kvm = ctx->accelerator == ACCELERATOR_KVM;
         int r;
 
-        r = qemu_kernel_command_line(ctx, &cmdline);
+        r = backend_kernel_command_line(ctx, NULL, &cmdline);
         if (r < 0)
                 return r;
 
@@ -234,27 +205,13 @@ static int qemu_build_argv(const BackendContext *ctx, char ***ret_argv) {
         return 0;
 }
 
-static const Backend qemu_backend = {
+const Backend qemu_backend = {
         .name = "qemu",
+        .display_name = "QEMU",
         .binary = "qemu-system-x86_64",
         .overhead_mib = { [ACCELERATOR_KVM] = 64, [ACCELERATOR_TCG] = 256 },
+        .control = BACKEND_CONTROL_QMP,
+        .serial_socket = true,
+        .exits_on_poweroff = true,
         .build_argv = qemu_build_argv,
 };
-
-const Backend *backend_get(const char *hypervisor) {
-        static const Backend *const backends[] = { &qemu_backend };
-
-        for (size_t i = 0; i < ELEMENTSOF(backends); i++)
-                if (streq(backends[i]->name, hypervisor))
-                        return backends[i];
-        return NULL;
-}
-
-const char *accelerator_to_string(Accelerator a) {
-        static const char *const table[_ACCELERATOR_MAX] = {
-                [ACCELERATOR_KVM] = "kvm",
-                [ACCELERATOR_TCG] = "tcg",
-        };
-
-        return a >= 0 && a < _ACCELERATOR_MAX ? table[a] : NULL;
-}

@@ -44,6 +44,20 @@ int strv_extend(char ***l, const char *s) {
         return strv_push(l, copy);
 }
 
+int strv_consume(char ***l, char *s) {
+        return s ? strv_push(l, s) : -ENOMEM;
+}
+
+int strv_extend_strv(char ***l, char *const *other) {
+        for (size_t i = 0; other && other[i]; i++) {
+                int r = strv_extend(l, other[i]);
+
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int strv_extendf(char ***l, const char *format, ...) {
         va_list ap;
         char *s;

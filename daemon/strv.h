@@ -10,6 +10,10 @@ size_t strv_length(char *const *l);
 char **strv_free(char **l);
 /* Appends a copy of s (or the formatted string): 0 or -ENOMEM. *l may be NULL. */
 int strv_extend(char ***l, const char *s);
+/* Appends s itself, which l then owns, also on failure (then freed). */
+int strv_consume(char ***l, char *s);
+/* Appends copies of every element of other (NULL: none). */
+int strv_extend_strv(char ***l, char *const *other);
 _printf_(2, 3)
 int strv_extendf(char ***l, const char *format, ...);
 /* The elements joined by sep (free()), or NULL on allocation failure. */

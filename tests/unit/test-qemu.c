@@ -161,20 +161,20 @@ Test(backend, get) {
         static const struct {
                 const char *hypervisor;
                 const char *name;       /* NULL: no backend in this build */
-        } backends[] = {
+        } names[] = {
                 { "qemu", "qemu" },
-                { "firecracker", NULL },
-                { "cloud-hypervisor", NULL },
+                { "firecracker", "firecracker" },
+                { "cloud-hypervisor", "cloud-hypervisor" },
                 { "", NULL },
                 { "QEMU", NULL },
                 { "qemu ", NULL },
                 { "qemu-system-x86_64", NULL },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
-                const Backend *b = backend_get(backends[i].hypervisor);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                const Backend *b = backend_get(names[i].hypervisor);
 
-                expect_streq(b ? b->name : NULL, backends[i].name, backends[i].hypervisor);
+                expect_streq(b ? b->name : NULL, names[i].name, names[i].hypervisor);
         }
 }
 
