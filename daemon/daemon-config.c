@@ -9,11 +9,30 @@
 #include "macro.h"
 #include "net-names.h"
 
+static const char *const hypervisors[DAEMON_CONFIG_N_HYPERVISORS] = DAEMON_CONFIG_HYPERVISORS;
+
 void daemon_config_done(DaemonConfig *c) {
         c->default_bridge = mfree(c->default_bridge);
+        for (size_t i = 0; i < DAEMON_CONFIG_N_HYPERVISORS; i++)
+                c->binaries[i] = mfree(c->binaries[i]);
+}
+
+const char *daemon_config_binary(const DaemonConfig *c, const char *hypervisor) {
+        for (size_t i = 0; i < DAEMON_CONFIG_N_HYPERVISORS; i++)
+                if (streq(hypervisors[i], hypervisor))
+                        return c->binaries[i];
+        return NULL;
+}
+
+static ssize_t hypervisor_index(const char *name) {
+        for (size_t i = 0; i < DAEMON_CONFIG_N_HYPERVISORS; i++)
+                if (streq(hypervisors[i], name))
+                        return (ssize_t) i;
+        return -1;
 }
 
 int daemon_config_load(const char *path, DaemonConfig *ret, char **ret_error) {
+        _cleanup_(daemon_config_done) DaemonConfig c = {};
         _cleanup_free_ char *text = NULL;
         g_auto(GStrv) lines = NULL;
         const char *section = NULL;
@@ -42,7 +61,7 @@ int daemon_config_load(const char *path, DaemonConfig *ret, char **ret_error) {
                         continue;
                 case KEYFILE_LINE_SECTION:
                         section = name;
-                        if (streq(section, "Network"))
+                        if (streq(section, "Network") || streq(section, "Hypervisors"))
                                 continue;
                         break;
                 case KEYFILE_LINE_ASSIGNMENT:
@@ -61,6 +80,26 @@ int daemon_config_load(const char *path, DaemonConfig *ret, char **ret_error) {
                                         return -ENOMEM;
                                 continue;
                         }
+                        if (section && streq(section, "Hypervisors") && hypervisor_index(name) >= 0) {
+                                ssize_t k = hypervisor_index(name);
+
+                                if (value[0] != '/') {
+                                        if (ret_error)
+                                                *ret_error = g_strdup_printf("%s:%zu: %s=: '%s' is not an absolute "
+                                                                             "path; name the executable, or remove "
+                                                                             "the line to look it up in $PATH", path,
+                                                                             i + 1, name, value);
+                                        free(bridge);
+                                        return -EINVAL;
+                                }
+                                free(c.binaries[k]);
+                                c.binaries[k] = strdup(value);
+                                if (!c.binaries[k]) {
+                                        free(bridge);
+                                        return -ENOMEM;
+                                }
+                                continue;
+                        }
                         break;
                 case KEYFILE_LINE_BAD_HEADER:
                 case KEYFILE_LINE_BAD:
@@ -69,12 +108,17 @@ int daemon_config_load(const char *path, DaemonConfig *ret, char **ret_error) {
 
                 if (ret_error)
                         *ret_error = g_strdup_printf("%s:%zu: '%s' is not a setting microvmd knows: "
-                                                     "the file holds [Network] DefaultBridge=",
+                                                     "the file holds [Network] DefaultBridge= and "
+                                                     "[Hypervisors] qemu=, firecracker=, cloud-hypervisor=",
                                                      path, i + 1, line);
                 free(bridge);
                 return -EINVAL;
         }
 
-        ret->default_bridge = bridge ?: strdup(NET_DEFAULT_BRIDGE);
-        return ret->default_bridge ? 0 : -ENOMEM;
+        c.default_bridge = bridge ?: strdup(NET_DEFAULT_BRIDGE);
+        if (!c.default_bridge)
+                return -ENOMEM;
+        *ret = c;
+        c = (DaemonConfig) {};
+        return 0;
 }

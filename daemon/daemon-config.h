@@ -3,16 +3,29 @@
  *
  *     [Network]
  *     DefaultBridge=microvm0
- */
+ *
+ *     [Hypervisors]
+ *     firecracker=/opt/firecracker/bin/firecracker
+ *
+ * [Hypervisors] names each hypervisor's executable by its Hypervisor= value, an absolute path;
+ * a hypervisor not named there is looked up in $PATH. */
 #pragma once
 
 #include "mvm-config.h"
 
 #define MVM_DAEMON_CONFIG_FILE MVM_SYSCONFDIR "/microvm/microvmd.conf"
 
+/* The Hypervisor= values [Hypervisors] takes, in the order of DaemonConfig.binaries. */
+#define DAEMON_CONFIG_HYPERVISORS { "qemu", "firecracker", "cloud-hypervisor" }
+#define DAEMON_CONFIG_N_HYPERVISORS 3
+
 typedef struct DaemonConfig {
         char *default_bridge;   /* the bridge of a NIC without Bridge= */
+        char *binaries[DAEMON_CONFIG_N_HYPERVISORS];    /* NULL: look it up in $PATH */
 } DaemonConfig;
+
+/* The executable [Hypervisors] names for hypervisor, or NULL. */
+const char *daemon_config_binary(const DaemonConfig *c, const char *hypervisor);
 
 /* Reads path; a missing file gives the defaults. Errors name FILE:LINE. -EINVAL with the message
  * (g_free) for a bad file, or -errno when it cannot be read. */

@@ -74,7 +74,11 @@ Test(daemon_config, good) {
 
 #define NOT_A_NAME(line, t) "{path}:" line ": DefaultBridge=: '" t "' is not a network interface name"
 #define UNKNOWN(line, t) \
-        "{path}:" line ": '" t "' is not a setting microvmd knows: the file holds [Network] DefaultBridge="
+        "{path}:" line ": '" t "' is not a setting microvmd knows: the file holds [Network] DefaultBridge= and " \
+        "[Hypervisors] qemu=, firecracker=, cloud-hypervisor="
+#define NOT_ABSOLUTE(line, k, t) \
+        "{path}:" line ": " k "=: '" t "' is not an absolute path; name the executable, or remove the line to " \
+        "look it up in $PATH"
 
 static const struct {
         const char *name;
@@ -104,7 +108,31 @@ static const struct {
         { "empty header", "[]\n", UNKNOWN("1", "[]") },
         { "no '='", "[Network]\nDefaultBridge br0\n", UNKNOWN("2", "DefaultBridge br0") },
         { "the first error wins", "[Network]\nFoo=1\nDefaultBridge=a/b\n", UNKNOWN("2", "Foo=1") },
+        /* [Hypervisors] */
+        { "a relative path", "[Hypervisors]\nfirecracker=bin/firecracker\n",
+          NOT_ABSOLUTE("2", "firecracker", "bin/firecracker") },
+        { "an empty path", "[Hypervisors]\ncloud-hypervisor=\n", NOT_ABSOLUTE("2", "cloud-hypervisor", "") },
+        { "an unknown hypervisor", "[Hypervisors]\nxen=/usr/bin/xl\n", UNKNOWN("2", "xen=/usr/bin/xl") },
+        { "hypervisors are named as in Hypervisor=", "[Hypervisors]\nFirecracker=/usr/bin/firecracker\n",
+          UNKNOWN("2", "Firecracker=/usr/bin/firecracker") },
+        { "a hypervisor key under [Network]", "[Network]\nqemu=/usr/bin/qemu\n", UNKNOWN("2", "qemu=/usr/bin/qemu") },
 };
+
+/* Each hypervisor's executable, where [Hypervisors] names it. */
+Test(daemon_config, hypervisors) {
+        static const char text[] = "[Hypervisors]\nfirecracker=/opt/fc/firecracker\n"
+                                   "cloud-hypervisor=/opt/ch/cloud hypervisor\n\n[Network]\nDefaultBridge=br0\n";
+        g_autofree char *path = g_build_filename(dir, "microvmd.conf", NULL), *error = NULL;
+        _cleanup_(daemon_config_done) DaemonConfig c = {};
+
+        file_write(path, text, strlen(text));
+        cr_assert_eq(daemon_config_load(path, &c, &error), 0, "%s", strempty(error));
+        expect_streq(daemon_config_binary(&c, "firecracker"), "/opt/fc/firecracker", "firecracker");
+        expect_streq(daemon_config_binary(&c, "cloud-hypervisor"), "/opt/ch/cloud hypervisor", "cloud-hypervisor");
+        expect_streq(daemon_config_binary(&c, "qemu"), NULL, "qemu: from $PATH");
+        expect_streq(daemon_config_binary(&c, "xen"), NULL, "no such hypervisor");
+        expect_streq(c.default_bridge, "br0", "the bridge too");
+}
 
 static char *expand(const char *s, const char *path) {
         g_auto(GStrv) parts = g_strsplit(s, "{path}", -1);
