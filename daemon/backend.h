@@ -65,6 +65,9 @@ typedef struct Backend {
          * NULL for none; its contents (free()). */
         const char *config_file;
         int (*build_config_file)(const BackendContext *ctx, char **ret_text);
+        /* The hypervisor's own log in the runtime directory, which must exist before it starts;
+         * NULL: it logs to its standard error, the unit's journal. */
+        const char *log_file;
 } Backend;
 
 /* The backend for a Hypervisor= value, or NULL when this build has none. */

@@ -196,4 +196,5 @@ const Backend firecracker_backend = {
         .build_argv = firecracker_build_argv,
         .config_file = FIRECRACKER_CONFIG_FILE,
         .build_config_file = firecracker_build_config_file,
+        .log_file = FIRECRACKER_LOG_FILE,
 };

@@ -183,6 +183,18 @@ int api_state_is_paused(const char *body) {
         return -EBADMSG;
 }
 
+char *api_version(const char *body) {
+        _cleanup_(json_object_putp) json_object *o = json_tokener_parse(body);
+        json_object *v;
+
+        if (!o)
+                return NULL;
+        if ((json_object_object_get_ex(o, "vmm_version", &v) || json_object_object_get_ex(o, "version", &v)) &&
+            json_object_is_type(v, json_type_string))
+                return strdup(json_object_get_string(v));
+        return NULL;
+}
+
 const char *api_operation_to_string(ApiOperation op) {
         static const char *const table[_API_OPERATION_MAX] = {
                 [API_PING] = "ping",

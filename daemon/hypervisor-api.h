@@ -50,4 +50,8 @@ char *api_fault_message(unsigned status, const char *body);
  * neither (Firecracker "Not started", cloud-hypervisor "Shutdown", or not JSON). */
 int api_state_is_paused(const char *body);
 
+/* The hypervisor's version in an API_PING reply (Firecracker's "vmm_version", cloud-hypervisor's
+ * "version"; free()), or NULL. */
+char *api_version(const char *body);
+
 const char *api_operation_to_string(ApiOperation op);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bus-errors.h"
+#include "hypervisor-api.h"
 #include "fileio.h"
 #include "macro.h"
 #include "problem.h"
@@ -110,18 +111,28 @@ bool snapshot_exists_at(const char *path) {
         _cleanup_free_ char *meta = NULL;
         struct stat st;
 
-        return snapshot_meta_path(path, &meta) >= 0 && stat(path, &st) >= 0 && S_ISREG(st.st_mode) &&
-               access(meta, F_OK) >= 0;
+        /* A file, or cloud-hypervisor's directory. */
+        return snapshot_meta_path(path, &meta) >= 0 && stat(path, &st) >= 0 &&
+               (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && access(meta, F_OK) >= 0;
 }
 
 /* Names the bus error and says what to fix; returns r. */
 #define fail(ret_error_name, ret_message, r, name, ...) \
         (*(ret_error_name) = (name), problem_set((r), (ret_message), __VA_ARGS__))
 
+int snapshot_state_path(const char *hypervisor, const char *path, char **ret) {
+        const Backend *b = backend_get(hypervisor);
+
+        if (b && api_snapshot_is_directory(b))
+                return asprintf(ret, "%s/state.json", path) < 0 ? -ENOMEM : 0;
+        *ret = strdup(path);
+        return *ret ? 0 : -ENOMEM;
+}
+
 int snapshot_check(const char *path, const char *name, const Config *config, SnapshotMeta *ret_meta,
                    const char **ret_error_name, char **ret_message) {
         _cleanup_(snapshot_meta_done) SnapshotMeta m = {};
-        _cleanup_free_ char *problem = NULL, *hash = NULL;
+        _cleanup_free_ char *problem = NULL, *hash = NULL, *state = NULL;
         _cleanup_close_ int fd = -EBADF;
         uint8_t magic[sizeof(qemu_state_magic)];
         const char *hypervisor = config_get_string(config, CONFIG_HYPERVISOR);
@@ -132,13 +143,16 @@ int snapshot_check(const char *path, const char *name, const Config *config, Sna
                 return fail(ret_error_name, ret_message, -EINVAL, MVM_ERROR_INVALID_ARGUMENT,
                             "'%s' is not an absolute path: give the snapshot's full path", path);
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        r = snapshot_state_path(hypervisor, path, &state);
+        if (r < 0)
+                return r;
+        fd = open(state, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0 || fstat(fd, &st) < 0)
                 return fail(ret_error_name, ret_message, -errno, MVM_ERROR_INVALID_SNAPSHOT,
-                            "cannot open the snapshot %s: %s", path, strerror(errno));
+                            "cannot open the snapshot %s: %s", state, strerror(errno));
         if (!S_ISREG(st.st_mode))
                 return fail(ret_error_name, ret_message, -EBADFD, MVM_ERROR_INVALID_SNAPSHOT,
-                            "%s is not a regular file, so not a snapshot", path);
+                            "%s is not a regular file, so not a snapshot", state);
 
         r = snapshot_meta_read(path, &m, &problem);
         if (r == -ENOENT)

@@ -33,6 +33,11 @@ int snapshot_meta_write(const char *path, const SnapshotMeta *m);
 /* -ENOENT when there is none, -EBADMSG with a reason when it cannot be used. */
 int snapshot_meta_read(const char *path, SnapshotMeta *ret, char **ret_problem);
 
+/* The file whose size and mtime the metadata records: path itself (QEMU's state file, Firecracker's
+ * state file with its memory in PATH.mem), or the state file in the directory cloud-hypervisor
+ * writes (free()). */
+int snapshot_state_path(const char *hypervisor, const char *path, char **ret);
+
 /* Checks the snapshot at path for a restore into VM name with config: the state file is there and
  * is what its metadata describes, taken with the same hypervisor of a configuration with the same
  * hash. 0 and the metadata, or -errno with a bus error name (InvalidArgument, InvalidSnapshot,

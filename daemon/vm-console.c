@@ -346,7 +346,10 @@ static int console_connect(VMConsole *con) {
 }
 
 static bool console_wanted(const VM *vm) {
-        return IN_SET(vm->state, VM_STARTING, VM_RUNNING, VM_PAUSED);
+        const Backend *b = vm_backend(vm);
+
+        /* Firecracker's console is its standard output, which goes to the unit's journal. */
+        return IN_SET(vm->state, VM_STARTING, VM_RUNNING, VM_PAUSED) && b && b->serial_socket;
 }
 
 static int console_retry_handler(sd_event_source *s, uint64_t usec, void *userdata) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "accel.h"
+#include "backend.h"
 #include "drives.h"
 #include "launch-check.h"
 #include "manager-network.h"
@@ -24,6 +25,7 @@
 #include "snapshot.h"
 #include "vm-agent.h"
 #include "vm-console.h"
+#include "vm-api.h"
 #include "vm-qmp.h"
 #include "vm-unit.h"
 #include "vm-dbus.h"
@@ -283,12 +285,19 @@ int bus_vm_kill(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         return r < 0 ? bus_error_system(error, r, "Cannot ask systemd to kill %s", vm->unit) : 1;
 }
 
+/* QEMU is driven over QMP; Firecracker and cloud-hypervisor over their REST APIs. */
+static bool vm_uses_qmp(const VM *vm) {
+        const Backend *b = vm_backend(vm);
+
+        return !b || b->control == BACKEND_CONTROL_QMP;
+}
+
 /* Pause, resume and snapshot talk to the hypervisor one at a time, and not while systemd starts
  * or stops it. */
 static int check_hypervisor_idle(VM *vm, sd_bus_error *error) {
         if (vm_has_pending_job(vm))
                 return error_busy(error, vm);
-        if (vm_qmp_busy(vm))
+        if (vm_qmp_busy(vm) || vm_api_busy(vm))
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_STATE,
                                          "VM '%s' is being paused, resumed or saved already: wait until that is done.",
                                          vm->name);
@@ -310,7 +319,7 @@ int bus_vm_pause(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         if (r <= 0)
                 return r < 0 ? r : 1; /* called again when polkit answers */
 
-        return vm_qmp_pause(vm, msg, error);
+        return vm_uses_qmp(vm) ? vm_qmp_pause(vm, msg, error) : vm_api_pause(vm, msg, error);
 }
 
 int bus_vm_resume(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
@@ -332,7 +341,7 @@ int bus_vm_resume(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         if (r <= 0)
                 return r < 0 ? r : 1; /* called again when polkit answers */
 
-        return vm_qmp_resume(vm, msg, error);
+        return vm_uses_qmp(vm) ? vm_qmp_resume(vm, msg, error) : vm_api_resume(vm, msg, error);
 }
 
 static int check_snapshot_path_syntax(const char *path, sd_bus_error *error) {
@@ -354,7 +363,7 @@ static int check_snapshot_path(const char *path, uid_t uid, sd_bus_error *error)
 
         if (!dir)
                 return -ENOMEM;
-        if (lstat(path, &st) >= 0 && !(S_ISREG(st.st_mode) && snapshot_exists_at(path)))
+        if (lstat(path, &st) >= 0 && !((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && snapshot_exists_at(path)))
                 return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT,
                                          "%s exists and is not a snapshot: choose another path, or remove it first.",
                                          path);
@@ -407,7 +416,8 @@ int bus_vm_snapshot(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
         if (r < 0)
                 return r;
 
-        return vm_qmp_snapshot(vm, msg, path, uid, gid, error);
+        return vm_uses_qmp(vm) ? vm_qmp_snapshot(vm, msg, path, uid, gid, error)
+                               : vm_api_snapshot(vm, msg, path, uid, gid, error);
 }
 
 int bus_vm_restore(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
@@ -469,6 +479,11 @@ int bus_vm_open_console(sd_bus_message *msg, VM *vm, sd_bus_error *error) {
 
         if (!IN_SET(vm->state, VM_STARTING, VM_RUNNING, VM_PAUSED))
                 return error_not_running(error, vm);
+        if (!vm_backend(vm)->serial_socket)
+                return sd_bus_error_setf(error, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
+                                         "%s gives VM '%s' no console to attach to: its serial output is the unit's "
+                                         "journal ('journalctl -u %s'). Use Hypervisor=qemu or cloud-hypervisor for "
+                                         "an interactive console.", vm_backend(vm)->display_name, vm->name, vm->unit);
 
         r = vm_authorize(msg, vm, MVM_ACTION_CONSOLE, error);
         if (r <= 0)

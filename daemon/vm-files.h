@@ -32,6 +32,9 @@ int vm_state_dir(const char *name, char **ret);
 /* In the runtime directory: the snapshot the unit's start restores instead of booting (its path,
  * one line), written by RestoreVM. */
 #define MVM_RESTORE_FILE       "restore"
+/* In the runtime directory: the Hypervisor= this run started (one line), for the unit's stop and
+ * microvmd, which must not go by a key file changed since. */
+#define MVM_HYPERVISOR_FILE    "hypervisor"
 
 /* The accelerator probe's verdict and the TSC rate, per boot. */
 #define MVM_KVM_PROBE_CACHE    MVM_RUNSTATEDIR "/microvm/kvm-probe"

@@ -95,13 +95,6 @@ static void snapshot_clear(VMQmp *q) {
         q->snapshot_cont_tries = 0;
 }
 
-static void vm_set_hypervisor_paused(VM *vm, bool paused) {
-        if (vm->hypervisor_paused == paused)
-                return;
-        vm->hypervisor_paused = paused;
-        vm_update_state(vm);
-}
-
 static void qmp_disconnect(VMQmp *q) {
         q->client = qmp_client_free(q->client);
         q->ready = false;
@@ -590,7 +583,9 @@ static int qmp_connect(VMQmp *q) {
 }
 
 static bool qmp_wanted(const VM *vm) {
-        return IN_SET(vm->state, VM_STARTING, VM_RUNNING, VM_PAUSED);
+        const Backend *b = vm_backend(vm);
+
+        return IN_SET(vm->state, VM_STARTING, VM_RUNNING, VM_PAUSED) && b && b->control == BACKEND_CONTROL_QMP;
 }
 
 static int qmp_retry_handler(sd_event_source *s, uint64_t usec, void *userdata) {

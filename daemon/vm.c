@@ -16,6 +16,8 @@
 #include "vm-agent.h"
 #include "vm-console.h"
 #include "vm-qmp.h"
+#include "vm-api.h"
+#include "backend.h"
 
 int vm_bus_path(const char *name, char **ret) {
         return sd_bus_path_encode(MVM_VM_PATH_PREFIX, name, ret);
@@ -78,6 +80,7 @@ VM *vm_free(VM *vm) {
         vm_agent_disconnect(vm);
         vm_console_free(vm);
         vm_qmp_free(vm);
+        vm_api_free(vm);
         free(vm->unit_path);
         free(vm->active_state);
         free(vm->unit_result);
@@ -162,6 +165,34 @@ void vm_remove_state_file(const VM *vm, const char *file) {
                 (void) unlink(path);
 }
 
+const Backend *vm_backend(const VM *vm) {
+        return vm->backend ?: backend_get(config_get_string(vm->config, CONFIG_HYPERVISOR));
+}
+
+/* Which hypervisor this run started: the key file may name another one since. */
+static void vm_follow_backend(VM *vm) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
+
+        if (vm_state_is_active(vm->state) <= 0) {
+                vm->backend = NULL;
+                return;
+        }
+        if (vm->backend)
+                return;
+        if (vm_runtime_dir(vm->name, &dir) < 0 || asprintf(&path, "%s/" MVM_HYPERVISOR_FILE, dir) < 0 ||
+            read_file(path, &text, NULL) < 0)
+                return;
+        text[strcspn(text, "\n")] = '\0';
+        vm->backend = backend_get(text);
+}
+
+void vm_set_hypervisor_paused(VM *vm, bool paused) {
+        if (vm->hypervisor_paused == paused)
+                return;
+        vm->hypervisor_paused = paused;
+        vm_update_state(vm);
+}
+
 void vm_set_state(VM *vm, VMState state) {
         int r;
 
@@ -181,7 +212,9 @@ void vm_set_state(VM *vm, VMState state) {
                                        "ss", vm->name, vm_state_to_string(state));
         if (r < 0)
                 log_warning_errno(r, "Failed to emit PropertiesChanged for VM %s, ignoring: %m", vm->name);
+        vm_follow_backend(vm);
         vm_agent_follow_state(vm);
         vm_console_follow_state(vm);
         vm_qmp_follow_state(vm);
+        vm_api_follow_state(vm);
 }

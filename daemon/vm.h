@@ -14,6 +14,8 @@
 typedef struct Manager Manager;
 typedef struct VMConsole VMConsole;
 typedef struct VMQmp VMQmp;
+typedef struct VMApi VMApi;
+typedef struct Backend Backend;
 
 typedef struct VM {
         Manager *manager;       /* borrowed; the VM is in manager->vms while this is set */
@@ -56,6 +58,8 @@ typedef struct VM {
          * while the hypervisor runs. */
         VMConsole *console;
         VMQmp *qmp;
+        VMApi *api;             /* Firecracker's and cloud-hypervisor's REST API (vm-api.c) */
+        const Backend *backend; /* the hypervisor of this run, as its start recorded it; NULL: not running */
         bool hypervisor_paused; /* QEMU's run state is not "running" */
         bool frozen;            /* systemd froze the unit's processes ("systemctl freeze") */
 } VM;
@@ -74,6 +78,10 @@ int vm_write_config(VM *vm, const Config *config);
 /* Takes config as the VM's configuration and emits PropertiesChanged for what differs. */
 void vm_set_config(VM *vm, Config *config);
 void vm_set_state(VM *vm, VMState state);
+/* The hypervisor running the VM, or the one its configuration names when it is not running. */
+const Backend *vm_backend(const VM *vm);
+/* The hypervisor says the guest is paused (or not): the State follows. */
+void vm_set_hypervisor_paused(VM *vm, bool paused);
 /* Emits PropertiesChanged for the NULL-terminated list of property names. */
 void vm_emit_properties_changed(VM *vm, const char **names);
 /* Whether the key file changed after the running VM was started. */

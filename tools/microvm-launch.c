@@ -18,6 +18,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <inttypes.h>
@@ -27,6 +28,7 @@
 #include "accel.h"
 #include "agent-connect.h"
 #include "agent-protocol.h"
+#include "api-command.h"
 #include "backend.h"
 #include "bus-errors.h"
 #include "bus-names.h"
@@ -41,6 +43,7 @@
 #include "mvm-config.h"
 #include "net-names.h"
 #include "net.h"
+#include "problem.h"
 #include "qmp-command.h"
 #include "strv.h"
 #include "time-util.h"
@@ -53,7 +56,12 @@ typedef struct Launch {
         const char *name;
         char *runtime_dir;
         char *state_dir;
+        /* The hypervisor this run started (MVM_HYPERVISOR_FILE): the key file may name another by
+         * the time the VM stops. */
+        const Backend *backend;
 } Launch;
+
+static const Backend *launch_running_backend(const Launch *l);
 
 static void launch_done(Launch *l) {
         free(l->runtime_dir);
@@ -77,6 +85,7 @@ static int launch_init(Launch *l, const char *name) {
         r = e ? ((l->state_dir = strdup(e)) ? 0 : -ENOMEM) : vm_state_dir(name, &l->state_dir);
         if (r < 0)
                 return log_oom();
+        l->backend = launch_running_backend(l);
         return 0;
 }
 
@@ -145,14 +154,25 @@ static void launch_remove_restore_request(const Launch *l) {
                 (void) unlink(path);
 }
 
-static int find_binary(const char *name, char **ret) {
+/* The hypervisor's executable: the one microvmd.conf names, else backend->binary in $PATH. On
+ * failure, a sentence naming the path and what to do (free()). */
+static int find_binary(const Backend *backend, const char *configured, char **ret, char **ret_problem) {
         _cleanup_free_ char *path_env = NULL;
         const char *env = getenv("PATH");
+        struct stat st;
 
-        if (strchr(name, '/')) {
-                if (access(name, X_OK) < 0)
-                        return negative_errno();
-                *ret = strdup(name);
+        if (configured) {
+                if (stat(configured, &st) < 0 || (S_ISREG(st.st_mode) && access(configured, X_OK) < 0))
+                        return problem_set(negative_errno(), ret_problem, "The %s executable %s, as [Hypervisors] %s= in "
+                                           MVM_DAEMON_CONFIG_FILE " names it, cannot be run (%m): install %s "
+                                           "there or correct the path", backend->display_name, configured,
+                                           backend->name, backend->display_name);
+                if (!S_ISREG(st.st_mode))
+                        return problem_set(-EACCES, ret_problem, "The %s executable %s, as [Hypervisors] %s= in "
+                                           MVM_DAEMON_CONFIG_FILE " names it, is not a file: install %s there or "
+                                           "correct the path", backend->display_name, configured, backend->name,
+                                           backend->display_name);
+                *ret = strdup(configured);
                 return *ret ? 0 : -ENOMEM;
         }
 
@@ -162,14 +182,88 @@ static int find_binary(const char *name, char **ret) {
         for (char *dir = strtok(path_env, ":"); dir; dir = strtok(NULL, ":")) {
                 _cleanup_free_ char *p = NULL;
 
-                if (asprintf(&p, "%s/%s", dir, name) < 0)
+                if (asprintf(&p, "%s/%s", dir, backend->binary) < 0)
                         return -ENOMEM;
-                if (access(p, X_OK) >= 0) {
+                if (stat(p, &st) >= 0 && S_ISREG(st.st_mode) && access(p, X_OK) >= 0) {
                         *ret = TAKE_PTR(p);
                         return 0;
                 }
         }
-        return -ENOENT;
+        return problem_set(-ENOENT, ret_problem, "The %s hypervisor is not installed: no executable %s in $PATH "
+                           "(%s). Install it, or name it in " MVM_DAEMON_CONFIG_FILE " as [Hypervisors] %s=/path",
+                           backend->display_name, backend->binary, env ?: "/usr/local/bin:/usr/bin:/bin",
+                           backend->name);
+}
+
+static int launch_runtime_path(const Launch *l, const char *file, char **ret) {
+        return asprintf(ret, "%s/%s", l->runtime_dir, file) < 0 ? -ENOMEM : 0;
+}
+
+/* What the hypervisor needs in the runtime directory before it starts: which one this run is, no
+ * sockets of an earlier run (Firecracker refuses to bind over them, and cloud-hypervisor binds its
+ * serial socket itself), its configuration file and its log. */
+static int launch_write_backend_files(const Launch *l, const Backend *backend, const BackendContext *ctx) {
+        static const char *const stale[] = { MVM_API_SOCKET, MVM_VSOCK_SOCKET, MVM_SERIAL_SOCKET };
+        _cleanup_free_ char *path = NULL, *line = NULL;
+        int r;
+
+        if (launch_runtime_path(l, MVM_HYPERVISOR_FILE, &path) < 0 || asprintf(&line, "%s\n", backend->name) < 0)
+                return log_oom();
+        r = write_file_atomic(path, line, strlen(line), 0644);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_SYSTEM_FAILURE, "Cannot write %s: %m.", path);
+
+        for (size_t i = 0; backend->control == BACKEND_CONTROL_HTTP && i < ELEMENTSOF(stale); i++) {
+                path = mfree(path);
+                if (launch_runtime_path(l, stale[i], &path) < 0)
+                        return log_oom();
+                if (unlink(path) < 0 && errno != ENOENT)
+                        return start_failed(l, errno, MVM_ERROR_SYSTEM_FAILURE, "Cannot remove the old socket %s: %m.",
+                                            path);
+        }
+
+        if (backend->build_config_file && !ctx->restore) {
+                _cleanup_free_ char *text = NULL;
+
+                r = backend->build_config_file(ctx, &text);
+                if (r < 0)
+                        return start_failed(l, r, MVM_ERROR_INVALID_CONFIG, "Cannot build the %s configuration: %m.",
+                                            backend->display_name);
+                path = mfree(path);
+                if (launch_runtime_path(l, backend->config_file, &path) < 0)
+                        return log_oom();
+                r = write_file_atomic(path, text, strlen(text), 0600);
+                if (r < 0)
+                        return start_failed(l, r, MVM_ERROR_SYSTEM_FAILURE, "Cannot write %s: %m.", path);
+                log_info("%s configuration: %s.", backend->display_name, path);
+        }
+
+        if (backend->log_file) {
+                _cleanup_close_ int fd = -EBADF;
+
+                path = mfree(path);
+                if (launch_runtime_path(l, backend->log_file, &path) < 0)
+                        return log_oom();
+                fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0)
+                        return start_failed(l, errno, MVM_ERROR_SYSTEM_FAILURE, "Cannot create %s: %m.", path);
+        }
+        return 0;
+}
+
+/* The hypervisor this run started, as the start recorded it; NULL (logged) if unknown. */
+static const Backend *launch_running_backend(const Launch *l) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        const Backend *b;
+
+        /* A run started before the record existed was QEMU's, the only hypervisor then. */
+        if (launch_runtime_path(l, MVM_HYPERVISOR_FILE, &path) < 0 || read_file(path, &text, NULL) < 0)
+                return backend_get("qemu");
+        text[strcspn(text, "\n")] = '\0';
+        b = backend_get(text);
+        if (!b)
+                log_warning("VM %s runs an unknown hypervisor '%s'.", l->name, text);
+        return b;
 }
 
 /* The TSC rate, measured once per boot: a measurement costs 20 ms, a start should not. */
@@ -236,7 +330,8 @@ static int launch_set_resources(const Launch *l, const Backend *backend, const B
 
 /* The VM's configuration, with each NIC's bridge, MAC and TAP filled in as they will be used. On
  * failure: the bus error name and a message (g_free). */
-static int launch_load_config(const Launch *l, Config **ret, const char **ret_error_name, char **ret_message) {
+static int launch_load_config(const Launch *l, Config **ret, char **ret_binary, const char **ret_error_name,
+                              char **ret_message) {
         _cleanup_(daemon_config_done) DaemonConfig daemon_config = {};
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_free_ char *path = NULL;
@@ -268,6 +363,13 @@ static int launch_load_config(const Launch *l, Config **ret, const char **ret_er
                 *ret_error_name = MVM_ERROR_INVALID_CONFIG;
                 *ret_message = g_strdup_printf("Cannot fill in the network settings: %s", g_strerror(-r));
                 return r;
+        }
+        if (ret_binary) {
+                const char *binary = daemon_config_binary(&daemon_config, config_get_string(config, CONFIG_HYPERVISOR));
+
+                *ret_binary = NULL;
+                if (binary && !(*ret_binary = strdup(binary)))
+                        return -ENOMEM;
         }
 
         *ret = TAKE_PTR(config);
@@ -431,7 +533,7 @@ static int verb_prepare(Launch *l) {
         launch_unlink(l, MVM_KILL_MARKER_FILE);
         launch_unlink(l, MVM_TIMEOUT_MARKER_FILE);
 
-        r = launch_load_config(l, &config, &error_name, &message);
+        r = launch_load_config(l, &config, NULL, &error_name, &message);
         if (r < 0)
                 return start_failed(l, r, error_name, "%s.", message);
 
@@ -498,7 +600,7 @@ static int verb_start(Launch *l) {
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_free_ char *seed_path = NULL;
         g_autofree char *fill_problem = NULL;
-        _cleanup_free_ char *binary = NULL, *accel_reason = NULL, *cmdline = NULL;
+        _cleanup_free_ char *binary = NULL, *configured_binary = NULL, *accel_reason = NULL, *cmdline = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *problem = NULL;
         g_autofree char *error = NULL;
@@ -507,7 +609,7 @@ static int verb_start(Launch *l) {
         const Backend *backend;
         int r;
 
-        r = launch_load_config(l, &config, &error_name, &error);
+        r = launch_load_config(l, &config, &configured_binary, &error_name, &error);
         if (r < 0)
                 return start_failed(l, r, error_name, "%s.", error);
         ctx.config = config;
@@ -515,7 +617,7 @@ static int verb_start(Launch *l) {
         r = launch_check(l->name, config, &probes, &error_name, &problem);
         if (r < 0)
                 return start_failed(l, r, error_name, "%s.", problem);
-        backend = backend_get(config_get_string(config, CONFIG_HYPERVISOR));
+        backend = l->backend = backend_get(config_get_string(config, CONFIG_HYPERVISOR));
 
         r = drives_fill_config(config, &probes, &fill_problem);
         if (r < 0)
@@ -545,26 +647,38 @@ static int verb_start(Launch *l) {
                 log_info("Restoring VM %s from %s.", l->name, snapshot);
         }
 
-        r = find_binary(backend->binary, &binary);
+        r = find_binary(backend, configured_binary, &binary, &problem);
         if (r < 0)
-                return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
-                                    "The %s hypervisor (%s) is not installed: %m.", backend->name, backend->binary);
+                return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "%s.", problem ?: strerror(-r));
         ctx.binary = binary;
 
-        r = accelerator_resolve(config_get_string(config, CONFIG_ACCELERATOR), MVM_KVM_PROBE_CACHE,
-                                &ctx.accelerator, &accel_reason);
-        if (r == -EOPNOTSUPP)
-                return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE,
-                                    "Accelerator=kvm, but KVM is not usable here: %s. Use Accelerator=auto or tcg.",
-                                    accel_reason);
-        if (r < 0)
-                return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot choose an accelerator: %m.");
-        log_info("Accelerator: %s.", accel_reason);
+        if (backend->kvm_only) {
+                /* No probe: these hypervisors say themselves what KVM lacks. */
+                if (access("/dev/kvm", R_OK | W_OK) < 0)
+                        return start_failed(l, errno, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "%s runs guests on KVM only, "
+                                            "and /dev/kvm cannot be used (%m): load kvm_intel or kvm_amd, or use "
+                                            "Hypervisor=qemu.", backend->display_name);
+                ctx.accelerator = ACCELERATOR_KVM;
+        } else {
+                r = accelerator_resolve(config_get_string(config, CONFIG_ACCELERATOR), MVM_KVM_PROBE_CACHE,
+                                        &ctx.accelerator, &accel_reason);
+                if (r == -EOPNOTSUPP)
+                        return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Accelerator=kvm, but KVM is not "
+                                            "usable here: %s. Use Accelerator=auto or tcg.", accel_reason);
+                if (r < 0)
+                        return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot choose an accelerator: %m.");
+                log_info("Accelerator: %s.", accel_reason);
+        }
 
         if (ctx.accelerator == ACCELERATOR_TCG)
                 ctx.tsc_khz = tsc_khz_cached();
-        /* The guest's vsock device needs the host's vhost-vsock; the agent's virtio-serial ports do not. */
-        ctx.vsock = access("/dev/vhost-vsock", R_OK | W_OK) >= 0;
+        /* QEMU's vsock device needs the host's vhost-vsock; the agent's virtio-serial ports do not.
+         * The hybrid vsock of the others needs nothing of the host. */
+        ctx.vsock = backend->agent_over_vsock || access("/dev/vhost-vsock", R_OK | W_OK) >= 0;
+
+        r = launch_write_backend_files(l, backend, &ctx);
+        if (r < 0)
+                return r;
 
         (void) launch_set_resources(l, backend, &ctx);
 
@@ -598,6 +712,47 @@ static int agent_reply_handler(sd_bus_message *m, void *userdata, sd_bus_error *
         return 0;
 }
 
+/* How often the hybrid vsock is tried while nothing listens in the guest yet. */
+#define VSOCK_RETRY_MS 100
+
+/* The unit's own channel to the guest agent. QEMU's virtio-serial socket takes what is sent before
+ * the agent runs; a hybrid vsock refuses until the agent listens, so it is tried again until the
+ * deadline. -EHOSTDOWN when the hypervisor exited meanwhile. */
+static int launch_agent_connect(const Launch *l, uint64_t deadline, int pidfd, int *ret_fd) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!l->backend || !l->backend->agent_over_vsock) {
+                if (launch_runtime_path(l, MVM_AGENT_UNIT_SOCKET, &path) < 0)
+                        return -ENOMEM;
+                return agent_socket_connect(path, ret_fd);
+        }
+
+        if (launch_runtime_path(l, MVM_VSOCK_SOCKET, &path) < 0)
+                return -ENOMEM;
+        for (;;) {
+                _cleanup_close_ int fd = -EBADF;
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                uint64_t t = now_usec(CLOCK_MONOTONIC);
+
+                if (t >= deadline)
+                        return -ETIMEDOUT;
+                r = agent_socket_connect(path, &fd);
+                if (r >= 0)
+                        r = vsock_hybrid_handshake(fd, MVM_AGENT_VSOCK_PORT, deadline - t);
+                if (r >= 0) {
+                        *ret_fd = TAKE_FD(fd);
+                        return 0;
+                }
+                if (!IN_SET(r, -ECONNREFUSED, -ENOENT, -ECONNRESET, -EPROTO))
+                        return r;
+                if (pidfd >= 0 && poll(&p, 1, VSOCK_RETRY_MS) > 0)
+                        return -EHOSTDOWN;
+                if (pidfd < 0)
+                        (void) poll(NULL, 0, VSOCK_RETRY_MS);
+        }
+}
+
 /* The guest agent, on the unit's own channel (microvmd has the other): one call, answered or not
  * within timeout_usec. The connection goes first: the hypervisor's socket exists from its start,
  * and what is sent before the agent runs waits in it, so a guest still booting just answers later.
@@ -608,14 +763,11 @@ static int launch_agent_call(const Launch *l, const char *method, uint64_t timeo
          * flush would wait for it. */
         _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        _cleanup_free_ char *path = NULL;
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
         AgentReply reply = {};
         int fd = -EBADF, r;
 
-        if (asprintf(&path, "%s/" MVM_AGENT_UNIT_SOCKET, l->runtime_dir) < 0)
-                return -ENOMEM;
-        r = agent_socket_connect(path, &fd);
+        r = launch_agent_connect(l, deadline, pidfd, &fd);
         if (r < 0)
                 return r;
         r = agent_bus_new(fd, &bus);
@@ -666,7 +818,7 @@ static int launch_wait_ready(const Launch *l, int pidfd) {
         uint64_t timeout, started = now_usec(CLOCK_MONOTONIC);
         int r;
 
-        r = launch_load_config(l, &config, &error_name, &message);
+        r = launch_load_config(l, &config, NULL, &error_name, &message);
         if (r < 0)
                 return start_failed(l, r, error_name, "%s.", message);
         if (!config_get_bool(config, CONFIG_WAIT_READY))
@@ -699,8 +851,46 @@ static int launch_wait_ready(const Launch *l, int pidfd) {
         return 0;
 }
 
+/* How long a snapshot's load may take (the guest's memory is read in). */
+#define API_RESTORE_TIMEOUT_USEC (120 * 1000000u)
+/* How long one request of the start and stop may wait for the hypervisor's API. */
+#define API_CALL_TIMEOUT_USEC (1000000u)
+
+/* A restore through the hypervisor's API: its version first, then the load into the empty
+ * hypervisor, which resumes the guest unless the snapshot was of a paused VM. */
+static int launch_api_restore(const Launch *l, const char *socket_path, const char *path, const SnapshotMeta *meta,
+                              const char **ret_error_name, char **ret_message) {
+        _cleanup_free_ char *ping = NULL, *version = NULL, *fault = NULL;
+        int r;
+
+        r = api_execute(l->backend, socket_path, API_PING, NULL, false, API_CALL_TIMEOUT_USEC, &ping, &fault);
+        if (r >= 0)
+                version = api_version(ping);
+        if (!version) {
+                *ret_error_name = MVM_ERROR_START_FAILED;
+                return problem_set(r < 0 ? r : -EBADMSG, ret_message, "%s did not say its version: %s",
+                                   l->backend->display_name, fault ?: (r < 0 ? strerror(-r) : "no version in its reply"));
+        }
+        if (!streq(version, meta->hypervisor_version)) {
+                *ret_error_name = MVM_ERROR_SNAPSHOT_MISMATCH;
+                return problem_set(-EXDEV, ret_message, "%s was taken with %s %s, but this is %s %s; restore it where "
+                                   "that version runs, or take a new snapshot", path, l->backend->display_name,
+                                   meta->hypervisor_version, l->backend->display_name, version);
+        }
+
+        r = api_execute(l->backend, socket_path, API_RESTORE, path, !meta->paused, API_RESTORE_TIMEOUT_USEC, NULL,
+                        &fault);
+        if (r < 0) {
+                *ret_error_name = MVM_ERROR_INVALID_SNAPSHOT;
+                return problem_set(r, ret_message, "%s could not load %s: %s", l->backend->display_name, path,
+                                   fault ?: strerror(-r));
+        }
+        log_info("Restored %s%s.", path, meta->paused ? "; the VM stays paused, as it was" : "; the VM goes on");
+        return 0;
+}
+
 /* A restore's start: the state goes in before the start is done, so that the VM runs when it is. */
-static int launch_load_snapshot(const Launch *l, const char *qmp_path, int pidfd) {
+static int launch_load_snapshot(const Launch *l, const char *socket_path, int pidfd) {
         _cleanup_(snapshot_meta_done) SnapshotMeta meta = {};
         _cleanup_free_ char *snapshot = NULL, *message = NULL;
         const char *error_name;
@@ -714,10 +904,25 @@ static int launch_load_snapshot(const Launch *l, const char *qmp_path, int pidfd
         if (r < 0)
                 return start_failed(l, r, MVM_ERROR_INVALID_SNAPSHOT, "Cannot restore VM %s: the metadata of %s "
                                     "cannot be read: %s.", l->name, snapshot, message ?: strerror(-r));
-        r = launch_restore(qmp_path, snapshot, &meta, pidfd, &error_name, &message);
+        if (l->backend->control == BACKEND_CONTROL_HTTP)
+                r = launch_api_restore(l, socket_path, snapshot, &meta, &error_name, &message);
+        else
+                r = launch_restore(socket_path, snapshot, &meta, pidfd, &error_name, &message);
         if (r < 0)
                 return start_failed(l, r, error_name, "Cannot restore VM %s: %s.", l->name, strna(message));
         return 0;
+}
+
+/* The socket the unit's start and stop drive the hypervisor through. */
+static int launch_control_socket(const Launch *l, char **ret) {
+        return launch_runtime_path(l, l->backend->control == BACKEND_CONTROL_QMP ? MVM_QMP_SOCKET : MVM_API_SOCKET,
+                                   ret);
+}
+
+static int launch_hypervisor_answers(const Launch *l, const char *socket_path) {
+        if (l->backend->control == BACKEND_CONTROL_QMP)
+                return qmp_execute_simple(socket_path, "query-status");
+        return api_execute(l->backend, socket_path, API_PING, NULL, false, API_CALL_TIMEOUT_USEC, NULL, NULL);
 }
 
 /* ExecStartPost: the start job ends only once the hypervisor answers on its control socket, so
@@ -729,7 +934,10 @@ static int verb_started(Launch *l) {
         const char *e = getenv("MAINPID");
         int r = -ENOENT;
 
-        if (asprintf(&socket_path, "%s/" MVM_QMP_SOCKET, l->runtime_dir) < 0)
+        if (!l->backend)
+                return start_failed(l, -ENOENT, MVM_ERROR_START_FAILED, "The start of VM %s did not record its "
+                                    "hypervisor.", l->name);
+        if (launch_control_socket(l, &socket_path) < 0)
                 return log_oom();
         if (e && e[0])
                 pidfd = (int) syscall(SYS_pidfd_open, (pid_t) strtol(e, NULL, 10), 0);
@@ -737,7 +945,7 @@ static int verb_started(Launch *l) {
         for (int waited = 0; waited < STARTED_TIMEOUT_MS; waited += STARTED_POLL_MS) {
                 struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
-                r = qmp_execute_simple(socket_path, "query-status");
+                r = launch_hypervisor_answers(l, socket_path);
                 if (r >= 0) {
                         r = launch_load_snapshot(l, socket_path, pidfd);
                         if (r < 0)
@@ -786,11 +994,15 @@ static int verb_stop(Launch *l) {
 
         (void) launch_write(l, MVM_STOP_MARKER_FILE, "\n");
 
-        if (asprintf(&socket_path, "%s/" MVM_QMP_SOCKET, l->runtime_dir) < 0)
+        if (!l->backend)
+                return 0;       /* systemd's SIGTERM, then SIGKILL, end it */
+        if (launch_control_socket(l, &socket_path) < 0)
                 return log_oom();
 
         /* A paused guest would not see the request: it goes on first, to shut down. */
-        r = qmp_execute_simple(socket_path, "cont");
+        r = l->backend->control == BACKEND_CONTROL_QMP
+                ? qmp_execute_simple(socket_path, "cont")
+                : api_execute(l->backend, socket_path, API_RESUME, NULL, false, API_CALL_TIMEOUT_USEC, NULL, NULL);
         if (r < 0)
                 log_debug_errno(r, "Could not resume VM %s before stopping it: %m", l->name);
 
@@ -817,7 +1029,10 @@ static int verb_stop(Launch *l) {
 
                 /* A QEMU still starting has no socket yet, and one busy with another client does not
                  * greet: keep trying while the process lives, within TimeoutStopSec=. */
-                r = qmp_execute_simple(socket_path, "system_powerdown");
+                r = l->backend->control == BACKEND_CONTROL_QMP
+                        ? qmp_execute_simple(socket_path, "system_powerdown")
+                        : api_execute(l->backend, socket_path, API_POWER_BUTTON, NULL, false, API_CALL_TIMEOUT_USEC,
+                                      NULL, NULL);
                 if (r < 0)
                         log_debug_errno(r, "Could not press the power button of VM %s through %s, trying again: %m",
                                         l->name, socket_path);

@@ -91,7 +91,8 @@ static Config *from_keyfile_ok(const char *text) {
 /* Texts tried in order for a key's sample values: those that pass the key's checks and differ
  * from its default. A new key whose checks none of these pass fails sample_value(). */
 static const char *const candidates[] = {
-        "console=ttyS0 quiet", "mvm-sample0", "firecracker", "tcg", "02:00:00:12:34:56",
+        /* A hypervisor and accelerator that take every drive setting below. */
+        "console=ttyS0 quiet", "mvm-sample0", "cloud-hypervisor", "kvm", "02:00:00:12:34:56",
         "/var/lib/microvm/images/sample.img", "2", "512", "yes", "qcow2", "none",
         /* Second choices, for a second group whose values must differ from the first's. */
         "/var/lib/microvm/images/other.img", "mvm-other0", "02:00:00:ab:cd:ef", "raw", "unsafe",
