@@ -619,6 +619,20 @@ static int verb_start(Launch *l) {
                 return start_failed(l, r, error_name, "%s.", problem);
         backend = l->backend = backend_get(config_get_string(config, CONFIG_HYPERVISOR));
 
+        /* A restore: the same checks as RestoreVM's, also for a "systemctl start" after it; on the
+         * configuration as written, before the drives fill in what they found. */
+        _cleanup_free_ char *snapshot = NULL;
+        if (launch_restore_request(l, &snapshot) >= 0) {
+                _cleanup_free_ char *message = NULL;
+
+                r = snapshot_check(snapshot, l->name, config, NULL, &error_name, &message);
+                if (r < 0)
+                        return start_failed(l, r, error_name, "Cannot restore VM %s: %s.", l->name,
+                                            message ?: strerror(-r));
+                ctx.restore = true;
+                log_info("Restoring VM %s from %s.", l->name, snapshot);
+        }
+
         r = drives_fill_config(config, &probes, &fill_problem);
         if (r < 0)
                 return start_failed(l, r, MVM_ERROR_INVALID_DRIVE, "%s.", fill_problem ?: strerror(-r));
@@ -632,19 +646,6 @@ static int verb_start(Launch *l) {
                         return start_failed(l, errno, MVM_ERROR_START_FAILED, "The cloud-init seed %s is missing: "
                                             "the unit's preparation (ExecStartPre=) did not make it: %m.", seed_path);
                 ctx.seed_path = seed_path;
-        }
-
-        /* A restore: the same checks as RestoreVM's, also for a "systemctl start" after it. */
-        _cleanup_free_ char *snapshot = NULL;
-        if (launch_restore_request(l, &snapshot) >= 0) {
-                _cleanup_free_ char *message = NULL;
-
-                r = snapshot_check(snapshot, l->name, config, NULL, &error_name, &message);
-                if (r < 0)
-                        return start_failed(l, r, error_name, "Cannot restore VM %s: %s.", l->name,
-                                            message ?: strerror(-r));
-                ctx.restore = true;
-                log_info("Restoring VM %s from %s.", l->name, snapshot);
         }
 
         r = find_binary(backend, configured_binary, &binary, &problem);
