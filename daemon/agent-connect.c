@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Connecting to a guest agent. */
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -49,60 +50,75 @@ static int wait_fd(int fd, short events, uint64_t deadline) {
         }
 }
 
-int vsock_hybrid_handshake(int fd, uint32_t port, uint64_t timeout_usec) {
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
-        char request[32], line[64];
-        size_t sent = 0, got = 0, n;
+int vsock_hybrid_send_connect(int fd, uint32_t port) {
+        char request[32];
+        size_t n = (size_t) snprintf(request, sizeof(request), "CONNECT %" PRIu32 "\n", port);
+        ssize_t k;
+
+        do
+                k = send(fd, request, n, MSG_NOSIGNAL);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return -errno;
+        return (size_t) k == n ? 0 : -EAGAIN;
+}
+
+int vsock_hybrid_parse_answer(const char *line) {
         unsigned long host_port;
         char *end;
-        int r;
 
-        n = (size_t) snprintf(request, sizeof(request), "CONNECT %" PRIu32 "\n", port);
-        while (sent < n) {
-                ssize_t k = write(fd, request + sent, n - sent);
-
-                if (k < 0 && errno == EAGAIN)
-                        r = wait_fd(fd, POLLOUT, deadline);
-                else if (k < 0)
-                        r = errno == EINTR ? 0 : -errno;
-                else {
-                        sent += (size_t) k;
-                        r = 0;
-                }
-                if (r < 0)
-                        return r;
-        }
-
-        /* One byte at a time: what follows the line is the guest's, not ours to consume. */
-        while (got == 0 || line[got - 1] != '\n') {
-                ssize_t k;
-
-                if (got == sizeof(line) - 1)
-                        return -EPROTO;
-                k = read(fd, line + got, 1);
-                if (k == 0)
-                        /* The hypervisor closes the connection when nothing listens on the port. */
-                        return -ECONNREFUSED;
-                if (k < 0 && errno == EAGAIN)
-                        r = wait_fd(fd, POLLIN, deadline);
-                else if (k < 0)
-                        r = errno == EINTR ? 0 : -errno;
-                else {
-                        got++;
-                        r = 0;
-                }
-                if (r < 0)
-                        return r;
-        }
-        line[got - 1] = '\0';
-
-        if (strncmp(line, "OK ", 3) != 0)
+        if (strncmp(line, "OK ", 3) != 0 || !isdigit((unsigned char) line[3]))
                 return -EPROTO;
         errno = 0;
         host_port = strtoul(line + 3, &end, 10);
-        if (errno != 0 || end == line + 3 || *end != '\0' || host_port > UINT32_MAX)
+        if (errno != 0 || *end != '\0' || host_port > UINT32_MAX)
                 return -EPROTO;
         return 0;
+}
+
+int vsock_hybrid_read_answer(int fd, VsockHybridAnswer *answer) {
+        for (;;) {
+                ssize_t k;
+
+                if (answer->length == sizeof(answer->line) - 1)
+                        return -EPROTO;
+                k = read(fd, answer->line + answer->length, 1);
+                if (k == 0)
+                        return -ECONNREFUSED;
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return errno == EAGAIN ? 0 : -errno;
+                if (answer->line[answer->length++] != '\n')
+                        continue;
+                answer->line[answer->length - 1] = '\0';
+                return vsock_hybrid_parse_answer(answer->line) < 0 ? -EPROTO : 1;
+        }
+}
+
+int vsock_hybrid_handshake(int fd, uint32_t port, uint64_t timeout_usec) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
+        VsockHybridAnswer answer = {};
+        int r;
+
+        for (;;) {
+                r = vsock_hybrid_send_connect(fd, port);
+                if (r != -EAGAIN)
+                        break;
+                r = wait_fd(fd, POLLOUT, deadline);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        for (;;) {
+                r = vsock_hybrid_read_answer(fd, &answer);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+                r = wait_fd(fd, POLLIN, deadline);
+                if (r < 0)
+                        return r;
+        }
 }
 
 int agent_bus_new(int fd, sd_bus **ret) {

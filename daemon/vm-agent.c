@@ -21,8 +21,10 @@
  * its agent starts, so the wait itself is no error. */
 #define AGENT_PING_TIMEOUT_USEC (30 * UINT64_C(1000000))
 /* After the connection broke (the hypervisor restarted its socket, the guest's agent restarted),
- * how soon to connect again. */
+ * or the guest refused the hybrid vsock (its agent does not listen yet), how soon to connect again. */
 #define AGENT_RECONNECT_USEC (500 * UINT64_C(1000))
+/* How long the hypervisor may take to answer CONNECT: it answers at once, or closes. */
+#define AGENT_HANDSHAKE_TIMEOUT_USEC (5 * UINT64_C(1000000))
 
 static void vm_agent_emit(VM *vm) {
         vm_emit_properties_changed(vm, (const char *[]) { "AgentConnected", "Ready", "ReadyAt", NULL });
@@ -69,7 +71,16 @@ static void vm_agent_set_connected(VM *vm, bool connected) {
                 log_warning_errno(r, "Failed to announce that VM %s is ready, ignoring: %m", vm->name);
 }
 
+static void vm_agent_handshake_done(VM *vm) {
+        vm->agent_handshake = sd_event_source_disable_unref(vm->agent_handshake);
+        vm->agent_handshake_timeout = sd_event_source_disable_unref(vm->agent_handshake_timeout);
+        closep(&vm->agent_handshake_fd);
+        vm->agent_handshake_fd = -EBADF;
+        vm->agent_answer = (VsockHybridAnswer) {};
+}
+
 void vm_agent_disconnect(VM *vm) {
+        vm_agent_handshake_done(vm);
         vm->agent_ping_slot = sd_bus_slot_unref(vm->agent_ping_slot);
         vm->agent_retry = sd_event_source_disable_unref(vm->agent_retry);
         /* Never flushed: a flush blocks, and waits forever on a guest with no agent. */
@@ -82,7 +93,7 @@ static int agent_retry_handler(sd_event_source *s, uint64_t usec, void *userdata
         VM *vm = userdata;
 
         vm->agent_retry = sd_event_source_disable_unref(vm->agent_retry);
-        if (vm->state == VM_RUNNING && !vm->agent_bus)
+        if (vm->state == VM_RUNNING && !vm->agent_bus && vm->agent_handshake_fd < 0)
                 (void) vm_agent_connect(vm);
         return 0;
 }
@@ -157,17 +168,11 @@ static void vm_agent_read_ready_file(VM *vm) {
                 vm->ready_at = usec;
 }
 
-static int vm_agent_connect(VM *vm) {
-        _cleanup_free_ char *dir = NULL, *path = NULL;
-        int fd = -EBADF, r;
+/* The bus over a connected channel (fd taken). */
+static int vm_agent_open_bus(VM *vm, int fd) {
+        int r;
 
-        r = vm_runtime_dir(vm->name, &dir);
-        if (r < 0 || asprintf(&path, "%s/" MVM_AGENT_SOCKET, dir) < 0)
-                return log_oom();
-
-        r = agent_socket_connect(path, &fd);
-        if (r >= 0)
-                r = agent_bus_new(fd, &vm->agent_bus);
+        r = agent_bus_new(fd, &vm->agent_bus);
         if (r >= 0)
                 r = sd_bus_match_signal_async(vm->agent_bus, NULL, NULL, "/org/freedesktop/DBus/Local",
                                               "org.freedesktop.DBus.Local", "Disconnected",
@@ -182,11 +187,82 @@ static int vm_agent_connect(VM *vm) {
         if (r >= 0)
                 r = vm_agent_ping(vm);
         if (r < 0) {
+                log_debug_errno(r, "Cannot talk to the agent of VM %s, trying again: %m", vm->name);
+                vm_agent_lost(vm);
+                return r;
+        }
+        log_debug("Connected to the agent channel of VM %s.", vm->name);
+        return 0;
+}
+
+static int agent_handshake_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        VM *vm = userdata;
+        int r;
+
+        r = vsock_hybrid_read_answer(fd, &vm->agent_answer);
+        if (r == 0)
+                return 0;
+        if (r < 0) {
+                /* Refused: the guest's agent does not listen yet, or the guest has none. */
+                if (r == -ECONNREFUSED)
+                        log_debug("Nothing listens on vsock port %u in VM %s yet.", MVM_AGENT_VSOCK_PORT, vm->name);
+                else
+                        log_debug_errno(r, "The hybrid vsock of VM %s answered CONNECT with '%s': %m", vm->name,
+                                        vm->agent_answer.line);
+                vm_agent_lost(vm);
+                return 0;
+        }
+        fd = TAKE_FD(vm->agent_handshake_fd);
+        vm_agent_handshake_done(vm);
+        (void) vm_agent_open_bus(vm, fd);
+        return 0;
+}
+
+static int agent_handshake_timeout_handler(sd_event_source *s, uint64_t usec, void *userdata) {
+        VM *vm = userdata;
+
+        log_warning("The hybrid vsock of VM %s did not answer CONNECT within %" PRIu64 " s, trying again.", vm->name,
+                    AGENT_HANDSHAKE_TIMEOUT_USEC / 1000000);
+        vm_agent_lost(vm);
+        return 0;
+}
+
+/* Firecracker and cloud-hypervisor: "CONNECT <port>" on their vsock socket, and the answer on the
+ * loop; the bus starts once the hypervisor has said OK. */
+static int vm_agent_start_handshake(VM *vm, int fd) {
+        int r;
+
+        vm->agent_handshake_fd = fd;
+        r = vsock_hybrid_send_connect(fd, MVM_AGENT_VSOCK_PORT);
+        if (r >= 0)
+                r = sd_event_add_io(vm->manager->event, &vm->agent_handshake, fd, EPOLLIN, agent_handshake_handler,
+                                    vm);
+        if (r >= 0)
+                r = sd_event_add_time_relative(vm->manager->event, &vm->agent_handshake_timeout, CLOCK_MONOTONIC,
+                                               AGENT_HANDSHAKE_TIMEOUT_USEC, 0, agent_handshake_timeout_handler, vm);
+        return r;
+}
+
+static int vm_agent_connect(VM *vm) {
+        _cleanup_free_ char *dir = NULL, *path = NULL;
+        const Backend *backend = vm_backend(vm);
+        bool over_vsock = backend && backend->agent_over_vsock;
+        int fd = -EBADF, r;
+
+        r = vm_runtime_dir(vm->name, &dir);
+        if (r < 0 || asprintf(&path, "%s/%s", dir, over_vsock ? MVM_VSOCK_SOCKET : MVM_AGENT_SOCKET) < 0)
+                return log_oom();
+
+        r = agent_socket_connect(path, &fd);
+        if (r >= 0 && over_vsock)
+                r = vm_agent_start_handshake(vm, fd);
+        else if (r >= 0)
+                r = vm_agent_open_bus(vm, fd);
+        if (r < 0) {
                 log_debug_errno(r, "Cannot connect to the agent of VM %s at %s, trying again: %m", vm->name, path);
                 vm_agent_lost(vm);
                 return r;
         }
-        log_debug("Connected to the agent socket of VM %s.", vm->name);
         return 0;
 }
 
@@ -196,7 +272,7 @@ void vm_agent_follow_state(VM *vm) {
 
         if (vm->state == VM_RUNNING) {
                 vm_agent_read_ready_file(vm);
-                if (!vm->agent_bus && !vm->agent_retry)
+                if (!vm->agent_bus && !vm->agent_retry && vm->agent_handshake_fd < 0)
                         (void) vm_agent_connect(vm);
                 if (vm->ready_at > 0)
                         vm_agent_emit(vm);

@@ -17,6 +17,7 @@
 #include "vm-console.h"
 #include "vm-qmp.h"
 #include "vm-api.h"
+#include "vm-poweroff.h"
 #include "backend.h"
 
 int vm_bus_path(const char *name, char **ret) {
@@ -54,6 +55,7 @@ int vm_new(const char *name, const char *config_path, bool transient, Config **c
 
         vm->transient = transient;
         vm->state = VM_DEFINED;
+        vm->agent_handshake_fd = -EBADF;
         vm->config = TAKE_PTR(*config);
 
         *ret = TAKE_PTR(vm);
@@ -81,6 +83,7 @@ VM *vm_free(VM *vm) {
         vm_console_free(vm);
         vm_qmp_free(vm);
         vm_api_free(vm);
+        vm_poweroff_free(vm);
         free(vm->unit_path);
         free(vm->active_state);
         free(vm->unit_result);
@@ -217,4 +220,5 @@ void vm_set_state(VM *vm, VMState state) {
         vm_console_follow_state(vm);
         vm_qmp_follow_state(vm);
         vm_api_follow_state(vm);
+        vm_poweroff_follow_state(vm);
 }

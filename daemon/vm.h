@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "agent-connect.h"
 #include "config.h"
 #include "vm-state.h"
 
@@ -15,6 +16,7 @@ typedef struct Manager Manager;
 typedef struct VMConsole VMConsole;
 typedef struct VMQmp VMQmp;
 typedef struct VMApi VMApi;
+typedef struct VMPoweroff VMPoweroff;
 typedef struct Backend Backend;
 
 typedef struct VM {
@@ -51,6 +53,11 @@ typedef struct VM {
         sd_bus *agent_bus;
         sd_bus_slot *agent_ping_slot;
         sd_event_source *agent_retry;
+        /* The hybrid vsock handshake of Firecracker and cloud-hypervisor, while it runs. */
+        int agent_handshake_fd;
+        sd_event_source *agent_handshake;
+        sd_event_source *agent_handshake_timeout;
+        VsockHybridAnswer agent_answer;
         bool agent_connected;   /* the agent answered on this connection */
         uint64_t ready_at;      /* µs since the epoch: when the agent first answered this run; 0: not yet */
 
@@ -59,6 +66,7 @@ typedef struct VM {
         VMConsole *console;
         VMQmp *qmp;
         VMApi *api;             /* Firecracker's and cloud-hypervisor's REST API (vm-api.c) */
+        VMPoweroff *poweroff;   /* following the journal for a poweroff the hypervisor outlives */
         const Backend *backend; /* the hypervisor of this run, as its start recorded it; NULL: not running */
         bool hypervisor_paused; /* QEMU's run state is not "running" */
         bool frozen;            /* systemd froze the unit's processes ("systemctl freeze") */

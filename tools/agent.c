@@ -55,7 +55,9 @@ Agent *agent_free(Agent *a) {
         for (size_t i = 0; i < a->n_ports; i++)
                 agent_port_free(a->ports[i]);
         free(a->ports);
-        agent_vsock_free(a->vsock);
+        for (size_t i = 0; i < a->n_listeners; i++)
+                agent_vsock_free(a->listeners[i]);
+        free(a->listeners);
         while (a->servers)
                 agent_server_free(a->servers);
         while (a->execs)
@@ -81,8 +83,40 @@ int agent_add_port(Agent *a, const char *name) {
         return 0;
 }
 
+static int agent_grow_listeners(Agent *a) {
+        AgentVsock **l = reallocarray(a->listeners, a->n_listeners + 1, sizeof(*l));
+
+        if (!l)
+                return -ENOMEM;
+        a->listeners = l;
+        a->listeners[a->n_listeners] = NULL;
+        return 0;
+}
+
 int agent_add_vsock(Agent *a) {
-        return agent_vsock_new(a, MVM_AGENT_VSOCK_PORT, &a->vsock);
+        int r = agent_grow_listeners(a);
+
+        if (r < 0)
+                return r;
+        r = agent_vsock_new(a, MVM_AGENT_VSOCK_PORT, &a->listeners[a->n_listeners]);
+        if (r > 0)
+                a->n_listeners++;
+        return r;
+}
+
+int agent_add_passed_sockets(Agent *a) {
+        int n = sd_listen_fds(/* unset_environment= */ true), r;
+
+        for (int i = 0; i < n; i++) {
+                r = agent_grow_listeners(a);
+                if (r < 0)
+                        return r;
+                r = agent_vsock_adopt(a, SD_LISTEN_FDS_START + i, &a->listeners[a->n_listeners]);
+                if (r < 0)
+                        return r;
+                a->n_listeners++;
+        }
+        return n;
 }
 
 int agent_run(Agent *a) {

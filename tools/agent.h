@@ -22,7 +22,8 @@ typedef struct Agent {
 
         AgentPort **ports;              /* owned, as are the entries */
         size_t n_ports;
-        AgentVsock *vsock;
+        AgentVsock **listeners;         /* vsock: its own, or passed by systemd; owned */
+        size_t n_listeners;
 
         AgentServer *servers;           /* every open connection (a list), owned */
         AgentExec *execs;               /* every Exec whose process runs (a list), owned */
@@ -37,6 +38,8 @@ DEFINE_CLEANUP(Agent *, agent_free);
 int agent_add_port(Agent *a, const char *name);
 /* Serves on AF_VSOCK; 0 without doing so where the guest has no vsock. */
 int agent_add_vsock(Agent *a);
+/* Serves on the listening sockets systemd passed: how many (0 for none), or -errno. */
+int agent_add_passed_sockets(Agent *a);
 /* Runs until SIGTERM or SIGINT. */
 int agent_run(Agent *a);
 

@@ -40,6 +40,7 @@ static int parse_argv(int argc, char *argv[]) {
                                "  --port=NAME  serve on the virtio-serial port NAME (repeatable; default:\n"
                                "               " MVM_AGENT_PORT_NAME_HOST " and " MVM_AGENT_PORT_NAME_UNIT ")\n"
                                "  --no-vsock   do not listen on vsock port %u\n"
+                               "               (nor when systemd passes listening sockets: those are served)\n"
                                "  --debug      log debug messages too\n",
                                argv[0], MVM_AGENT_VSOCK_PORT);
                         return 0;
@@ -115,7 +116,13 @@ int main(int argc, char *argv[]) {
         free(arg_ports);
         if (r < 0)
                 return EXIT_FAILURE;
-        if (arg_vsock) {
+        /* A socket unit that listens for the agent has the vsock port already. */
+        r = agent_add_passed_sockets(a);
+        if (r < 0) {
+                log_error_errno(r, "Cannot serve on the sockets passed by systemd: %m");
+                return EXIT_FAILURE;
+        }
+        if (arg_vsock && r == 0) {
                 r = agent_add_vsock(a);
                 if (r < 0)
                         log_warning_errno(r, "Cannot listen on vsock port %u, going on without: %m",

@@ -84,6 +84,60 @@ Test(agent_connect, hybrid_vsock_leaves_the_stream) {
         close(fds[1]);
 }
 
+/* On an event loop the answer arrives in pieces: each read takes what is there and says whether
+ * to wait for more. */
+Test(agent_connect, hybrid_vsock_in_steps) {
+        static const char *const pieces[] = { "O", "K 10", "73741824", "\n" };
+        VsockHybridAnswer answer = {};
+        g_autofree char *request = NULL;
+        int fds[2];
+
+        pair(fds);
+        cr_assert_eq(vsock_hybrid_send_connect(fds[0], MVM_AGENT_VSOCK_PORT), 0);
+        request = read_available(fds[1]);
+        cr_expect_str_eq(request, "CONNECT 5100\n");
+
+        cr_expect_eq(vsock_hybrid_read_answer(fds[0], &answer), 0, "nothing yet");
+        for (size_t i = 0; i < ELEMENTSOF(pieces); i++) {
+                cr_assert_eq(write(fds[1], pieces[i], strlen(pieces[i])), (ssize_t) strlen(pieces[i]));
+                cr_expect_eq(vsock_hybrid_read_answer(fds[0], &answer), i + 1 < ELEMENTSOF(pieces) ? 0 : 1,
+                             "after piece %zu", i);
+        }
+        close(fds[0]);
+        close(fds[1]);
+
+        /* A line longer than any answer is not one: refused before the buffer ends. */
+        pair(fds);
+        memset(&answer, 0, sizeof(answer));
+        for (size_t i = 0; i < sizeof(answer.line); i++)
+                cr_assert_eq(write(fds[1], "9", 1), 1);
+        cr_expect_eq(vsock_hybrid_read_answer(fds[0], &answer), -EPROTO);
+        cr_expect_lt(answer.length, sizeof(answer.line));
+        close(fds[0]);
+        close(fds[1]);
+}
+
+Test(agent_connect, hybrid_vsock_parse) {
+        static const struct {
+                const char *line;
+                int r;
+        } cases[] = {
+                { "OK 0", 0 },
+                { "OK 4294967295", 0 },
+                { "OK 4294967296", -EPROTO },
+                { "OK -1", -EPROTO },
+                { "OK +1", -EPROTO },
+                { "OK  1", -EPROTO },
+                { "OK 1 ", -EPROTO },
+                { "OK", -EPROTO },
+                { "", -EPROTO },
+                { "CONNECT 5100", -EPROTO },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                cr_expect_eq(vsock_hybrid_parse_answer(cases[i].line), cases[i].r, "'%s'", cases[i].line);
+}
+
 Test(agent_connect, unix_socket) {
         g_autofree char *dir = tmpdir_new(), *path = g_build_filename(dir, "agent.sock", NULL);
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
