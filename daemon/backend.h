@@ -54,7 +54,9 @@ typedef struct Backend {
          * port"); false: through QEMU's virtio-serial ports (MVM_AGENT_SOCKET, MVM_AGENT_UNIT_SOCKET). */
         bool agent_over_vsock;
         /* The hypervisor exits when the guest powers off; false: it stays, halted (Firecracker on
-         * x86), and microvmd ends the unit when the guest's console says it powered off. */
+         * x86), and microvmd ends the unit when the guest's console says it powered off. Such a
+         * hypervisor exits when the guest reboots instead, so the unit's stop asks the agent for
+         * that. */
         bool exits_on_poweroff;
         /* What this hypervisor cannot do with a configuration that is otherwise valid: 0, or
          * -EINVAL and a sentence saying what to change (g_free()). Checked at CreateVM/UpdateVM. */

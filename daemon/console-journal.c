@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <stdint.h>
+#include <string.h>
 
 #include "console-journal.h"
+#include "macro.h"
 
 enum {
         ESCAPE_NONE,
@@ -61,4 +63,26 @@ void console_journal_flush(ConsoleJournal *j, ConsoleLineHandler handler, void *
         if (j->length > 0)
                 emit(j, handler, userdata);
         j->escape = ESCAPE_NONE;
+}
+
+bool console_line_is_poweroff(const char *line, size_t length) {
+        static const char *const last_words[] = { "reboot: Power down", "reboot: System halted" };
+        size_t start = 0;
+
+        /* "[    4.123456] " when the kernel prints times. */
+        if (length > 0 && line[0] == '[') {
+                const char *end = memchr(line, ']', length);
+
+                if (!end)
+                        return false;
+                start = (size_t) (end - line) + 1;
+                while (start < length && line[start] == ' ')
+                        start++;
+        }
+        while (length > start && IN_SET(line[length - 1], '\r', '\n', ' '))
+                length--;
+        for (size_t i = 0; i < ELEMENTSOF(last_words); i++)
+                if (length - start == strlen(last_words[i]) && memcmp(line + start, last_words[i], length - start) == 0)
+                        return true;
+        return false;
 }

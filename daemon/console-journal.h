@@ -4,6 +4,7 @@
  * the guest's boot as text. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CONSOLE_LINE_MAX 2048
@@ -21,3 +22,7 @@ typedef struct ConsoleJournal {
 void console_journal_feed(ConsoleJournal *j, const void *p, size_t n, ConsoleLineHandler handler, void *userdata);
 /* Passes on what is left of an unfinished line. */
 void console_journal_flush(ConsoleJournal *j, ConsoleLineHandler handler, void *userdata);
+
+/* Whether a console line (as the journal has it, with or without the kernel's timestamp) is the
+ * guest kernel's last: "reboot: Power down" or "reboot: System halted". */
+bool console_line_is_poweroff(const char *line, size_t length);

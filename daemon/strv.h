@@ -20,3 +20,6 @@ int strv_extendf(char ***l, const char *format, ...);
 char *strv_join(char *const *l, const char *sep);
 /* Appends copies of the arguments up to a NULL. */
 int strv_extend_many(char ***l, ...) __attribute__((sentinel));
+
+/* A NULL-terminated array of the arguments, on the stack. */
+#define STRV_MAKE(...) ((char *const[]) { __VA_ARGS__, NULL })

@@ -8,12 +8,14 @@
 #include <sys/stat.h>
 
 #include "backend.h"
+#include "fsync-async.h"
 #include "bus-errors.h"
 #include "http-client.h"
 #include "hypervisor-api.h"
 #include "log.h"
 #include "manager.h"
 #include "snapshot.h"
+#include "strv.h"
 #include "time-util.h"
 #include "vm-api.h"
 #include "vm-files.h"
@@ -41,6 +43,7 @@ struct VMApi {
         SnapshotStep step;
         char *snapshot_path;            /* where the caller wants it */
         char *snapshot_tmp;             /* where the hypervisor writes it first */
+        sd_event_source *snapshot_sync; /* its fsync, in a thread */
         uid_t uid;
         gid_t gid;
         bool paused_by_us;              /* the snapshot paused a running VM: it resumes it */
@@ -241,6 +244,7 @@ static void remove_snapshot_files(const Backend *b, const char *path) {
 static void snapshot_clear(VMApi *a) {
         const Backend *b = vm_backend(a->vm);
 
+        a->snapshot_sync = sd_event_source_disable_unref(a->snapshot_sync);
         if (a->snapshot_tmp && b)
                 remove_snapshot_files(b, a->snapshot_tmp);
         a->snapshot_tmp = mfree(a->snapshot_tmp);
@@ -372,10 +376,50 @@ static int snapshot_put_in_place(VMApi *a, const Backend *b) {
         return snapshot_meta_write(a->snapshot_path, &meta);
 }
 
+/* Every file of a snapshot at path, and cloud-hypervisor's directory. */
+static int snapshot_files(const Backend *b, const char *path, char ***ret) {
+        _cleanup_(strv_freep) char **files = NULL;
+        int r = 0;
+
+        if (api_snapshot_is_directory(b)) {
+                for (size_t i = 0; i < ELEMENTSOF(directory_files) && r >= 0; i++)
+                        r = strv_extendf(&files, "%s/%s", path, directory_files[i]);
+                if (r >= 0)
+                        r = strv_extend(&files, path);
+        } else {
+                r = strv_extend(&files, path);
+                if (r >= 0 && api_snapshot_memory_suffix(b))
+                        r = strv_extendf(&files, "%s%s", path, api_snapshot_memory_suffix(b));
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(files);
+        return 0;
+}
+
+/* On the disk: the snapshot takes its name. */
+static void snapshot_synced(int error, void *userdata) {
+        VMApi *a = userdata;
+        const Backend *b = vm_backend(a->vm);
+        int r;
+
+        a->snapshot_sync = sd_event_source_disable_unref(a->snapshot_sync);
+        if (error != 0)
+                return snapshot_failed(a, "The snapshot of VM '%s' could not be written to the disk: %s.", a->vm->name,
+                                       strerror(error));
+        r = b ? snapshot_put_in_place(a, b) : -EOPNOTSUPP;
+        if (r < 0)
+                return snapshot_failed(a, "The snapshot of VM '%s' could not be put at %s: %s.", a->vm->name,
+                                       a->snapshot_path, strerror(-r));
+        log_info("Saved a snapshot of VM %s to %s.", a->vm->name, a->snapshot_path);
+        snapshot_finish(a);
+}
+
 static void snapshot_save_reply(HttpRequest *req, int r, unsigned status, const char *body, size_t size,
                                 void *userdata) {
         VMApi *a = userdata;
         const Backend *b = vm_backend(a->vm);
+        _cleanup_(strv_freep) char **files = NULL;
         _cleanup_free_ char *problem = NULL;
 
         a->call = NULL;
@@ -383,12 +427,13 @@ static void snapshot_save_reply(HttpRequest *req, int r, unsigned status, const 
                 problem = request_problem(a, r, status, body);
                 return snapshot_failed(a, "No snapshot of VM '%s' was saved: %s.", a->vm->name, strna(problem));
         }
-        r = b ? snapshot_put_in_place(a, b) : -EOPNOTSUPP;
+        /* Written, but perhaps only to the page cache. */
+        r = b ? snapshot_files(b, a->snapshot_tmp, &files) : -EOPNOTSUPP;
+        if (r >= 0)
+                r = fsync_paths_async(a->vm->manager->event, files, snapshot_synced, a, &a->snapshot_sync);
         if (r < 0)
-                return snapshot_failed(a, "The snapshot of VM '%s' could not be put at %s: %s.", a->vm->name,
-                                       a->snapshot_path, strerror(-r));
-        log_info("Saved a snapshot of VM %s to %s.", a->vm->name, a->snapshot_path);
-        snapshot_finish(a);
+                return snapshot_failed(a, "The snapshot of VM '%s' could not be written to the disk: %s.", a->vm->name,
+                                       strerror(-r));
 }
 
 static void snapshot_save(VMApi *a) {

@@ -23,6 +23,9 @@ int vm_state_dir(const char *name, char **ret);
 #define MVM_STOP_MARKER_FILE   "stop-requested"
 #define MVM_KILL_MARKER_FILE   "kill-requested"
 #define MVM_TIMEOUT_MARKER_FILE "timeout-killed"
+/* In the state directory: microvmd saw the guest power off while its hypervisor stays (Firecracker
+ * on x86), and stopped the unit: the stop has nothing to ask, and the reason is guest-poweroff. */
+#define MVM_POWEROFF_MARKER_FILE "guest-powered-off"
 
 /* In the runtime directory: when the guest agent first answered (the unit's start with WaitReady=yes,
  * or microvmd), in µs of CLOCK_REALTIME. The unit's stop asks the agent only where this exists. */

@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -14,10 +13,12 @@
 #include "backend.h"
 #include "bus-errors.h"
 #include "fileio.h"
+#include "fsync-async.h"
 #include "log.h"
 #include "manager.h"
 #include "qmp-client.h"
 #include "snapshot.h"
+#include "strv.h"
 #include "time-util.h"
 #include "vm-files.h"
 #include "vm-qmp.h"
@@ -241,76 +242,23 @@ static void snapshot_commit(VMQmp *q) {
         snapshot_finish(q, NULL, NULL);
 }
 
-/* The state reaches the disk before it gets its name, without the event loop waiting for the
- * disk: a thread syncs it, and a socket pair says when. */
-typedef struct SyncJob {
-        int fd;                 /* a duplicate of the state file's */
-        int done;               /* the pipe's write end */
-} SyncJob;
-
-static void *sync_thread(void *userdata) {
-        SyncJob *job = userdata;
-        int error = fsync(job->fd) < 0 ? errno : 0;
-
-        /* MSG_NOSIGNAL: a snapshot given up meanwhile has closed the other end. */
-        (void) send(job->done, &error, sizeof(error), MSG_NOSIGNAL);
-        close(job->fd);
-        close(job->done);
-        free(job);
-        return NULL;
-}
-
-static int snapshot_synced(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+/* The state reaches the disk before it gets its name, without the event loop waiting for the disk. */
+static void snapshot_synced(int error, void *userdata) {
         VMQmp *q = userdata;
-        int error = EIO;
 
-        (void) read(fd, &error, sizeof(error));
         q->snapshot_sync = sd_event_source_disable_unref(q->snapshot_sync);
         if (error != 0) {
                 errno = error;
-                return snapshot_finish(q, MVM_ERROR_SNAPSHOT_FAILED, "cannot write %s: %m", q->snapshot_tmp), 0;
+                return snapshot_finish(q, MVM_ERROR_SNAPSHOT_FAILED, "cannot write %s: %m", q->snapshot_tmp);
         }
         snapshot_commit(q);
-        return 0;
 }
 
 static void snapshot_sync(VMQmp *q) {
-        _cleanup_close_ int rfd = -EBADF;
-        SyncJob *job;
-        pthread_attr_t attr;
-        pthread_t thread;
-        int pipefd[2], r;
+        int r = fsync_paths_async(q->vm->manager->event, STRV_MAKE(q->snapshot_tmp), snapshot_synced, q,
+                                  &q->snapshot_sync);
 
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pipefd) < 0)
-                return snapshot_finish(q, MVM_ERROR_SYSTEM_FAILURE, "cannot make a socket pair: %m");
-        rfd = pipefd[0];
-        job = malloc(sizeof(SyncJob));
-        if (job)
-                *job = (SyncJob) { .fd = fcntl(q->snapshot_fd, F_DUPFD_CLOEXEC, 3), .done = pipefd[1] };
-        if (!job || job->fd < 0) {
-                if (job)
-                        free(job);
-                close(pipefd[1]);
-                return snapshot_finish(q, MVM_ERROR_SYSTEM_FAILURE, "out of resources");
-        }
-
-        r = sd_event_add_io(q->vm->manager->event, &q->snapshot_sync, rfd, EPOLLIN, snapshot_synced, q);
-        if (r >= 0) {
-                r = sd_event_source_set_io_fd_own(q->snapshot_sync, true);
-                if (r >= 0)
-                        TAKE_FD(rfd);
-        }
-        if (r >= 0) {
-                pthread_attr_init(&attr);
-                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-                r = -pthread_create(&thread, &attr, sync_thread, job);
-                pthread_attr_destroy(&attr);
-        }
         if (r < 0) {
-                close(job->fd);
-                close(job->done);
-                free(job);
-                q->snapshot_sync = sd_event_source_disable_unref(q->snapshot_sync);
                 errno = -r;
                 return snapshot_finish(q, MVM_ERROR_SYSTEM_FAILURE, "cannot sync the state: %m");
         }

@@ -532,6 +532,7 @@ static int verb_prepare(Launch *l) {
         launch_unlink(l, MVM_STOP_MARKER_FILE);
         launch_unlink(l, MVM_KILL_MARKER_FILE);
         launch_unlink(l, MVM_TIMEOUT_MARKER_FILE);
+        launch_unlink(l, MVM_POWEROFF_MARKER_FILE);
 
         r = launch_load_config(l, &config, NULL, &error_name, &message);
         if (r < 0)
@@ -973,6 +974,26 @@ static bool launch_ready_recorded(const Launch *l) {
         return asprintf(&path, "%s/" MVM_READY_FILE, l->runtime_dir) >= 0 && access(path, F_OK) >= 0;
 }
 
+static bool launch_has(const Launch *l, const char *file) {
+        _cleanup_free_ char *contents = NULL;
+
+        return launch_read(l, file, &contents) >= 0;
+}
+
+/* Waits up to timeout_ms for the hypervisor to exit, or for microvmd to see the guest power off where
+ * the hypervisor stays (then systemd's SIGTERM ends it): whether either happened. */
+static bool launch_wait_end(const Launch *l, int pidfd, int timeout_ms) {
+        for (int waited = 0; waited < timeout_ms; waited += 200) {
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+                if (poll(&p, 1, MIN(200, timeout_ms - waited)) > 0)
+                        return true;
+                if (!l->backend->exits_on_poweroff && launch_has(l, MVM_POWEROFF_MARKER_FILE))
+                        return true;
+        }
+        return false;
+}
+
 /* A guest still booting may not listen to its power button yet: press it again this often. */
 #define POWER_BUTTON_REPEAT_MS 1000
 
@@ -993,6 +1014,9 @@ static int verb_stop(Launch *l) {
         if (pidfd < 0)
                 return errno == ESRCH ? 0 : log_error_errno(errno, "Cannot watch process %d: %m", (int) pid);
 
+        /* A guest already powered off has nothing to hear: systemd's SIGTERM ends its hypervisor. */
+        if (launch_has(l, MVM_POWEROFF_MARKER_FILE))
+                return 0;
         (void) launch_write(l, MVM_STOP_MARKER_FILE, "\n");
 
         if (!l->backend)
@@ -1010,12 +1034,13 @@ static int verb_stop(Launch *l) {
         /* The guest agent first: it shuts down the guest's own way (systemd's poweroff where it has
          * one), and works where the guest ignores the power button. Only where an agent answered in
          * this run: waiting for one that is not there would only delay the power button. */
-        r = launch_ready_recorded(l) ? launch_agent_call(l, "Shutdown", AGENT_SHUTDOWN_ASK_USEC, pidfd) : -ENOENT;
+        r = launch_ready_recorded(l)
+                ? launch_agent_call(l, l->backend->exits_on_poweroff ? "Shutdown" : "Reboot", AGENT_SHUTDOWN_ASK_USEC,
+                                    pidfd)
+                : -ENOENT;
         if (r >= 0) {
-                struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
                 log_info("Asked the guest agent of VM %s to shut down; waiting for the guest.", l->name);
-                if (poll(&p, 1, AGENT_SHUTDOWN_GRACE_MS) > 0)
+                if (launch_wait_end(l, pidfd, AGENT_SHUTDOWN_GRACE_MS))
                         return 0;
                 log_info("VM %s still runs after %d s: pressing its power button too.", l->name,
                          AGENT_SHUTDOWN_GRACE_MS / 1000);
@@ -1026,8 +1051,6 @@ static int verb_stop(Launch *l) {
 
         /* No timeout of our own: systemd's TimeoutStopSec= ends this and kills the hypervisor. */
         for (unsigned presses = 0;; presses++) {
-                struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
                 /* A QEMU still starting has no socket yet, and one busy with another client does not
                  * greet: keep trying while the process lives, within TimeoutStopSec=. */
                 r = l->backend->control == BACKEND_CONTROL_QMP
@@ -1040,18 +1063,9 @@ static int verb_stop(Launch *l) {
                 else if (presses == 0)
                         log_info("Asked VM %s to power off; waiting for the guest to shut down.", l->name);
 
-                r = poll(&p, 1, POWER_BUTTON_REPEAT_MS);
-                if (r > 0)
+                if (launch_wait_end(l, pidfd, POWER_BUTTON_REPEAT_MS))
                         return 0;
-                if (r < 0 && errno != EINTR)
-                        return log_error_errno(errno, "Cannot wait for VM %s: %m", l->name);
         }
-}
-
-static bool launch_has(const Launch *l, const char *file) {
-        _cleanup_free_ char *contents = NULL;
-
-        return launch_read(l, file, &contents) >= 0;
 }
 
 /* ExecStopPost: systemd passes $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS; the markers say
@@ -1063,6 +1077,9 @@ static StopReason stop_reason(const Launch *l) {
 
         if (launch_has(l, MVM_START_ERROR_FILE))
                 return STOP_REASON_START_FAILED;
+        /* microvmd stopped the unit because the guest had powered off, unless a stop was asked first. */
+        if (launch_has(l, MVM_POWEROFF_MARKER_FILE))
+                return asked ? STOP_REASON_STOP_REQUEST : STOP_REASON_GUEST_POWEROFF;
         /* A start that timed out never ran: only a stop can time out into a kill. */
         if ((asked && streq(result, "timeout")) || launch_has(l, MVM_TIMEOUT_MARKER_FILE))
                 return STOP_REASON_TIMEOUT_KILL;
@@ -1084,6 +1101,7 @@ static int verb_stopped(Launch *l) {
         launch_unlink(l, MVM_STOP_MARKER_FILE);
         launch_unlink(l, MVM_KILL_MARKER_FILE);
         launch_unlink(l, MVM_TIMEOUT_MARKER_FILE);
+        launch_unlink(l, MVM_POWEROFF_MARKER_FILE);
 
         /* The TAP devices go with the VM; the bridges stay for the others. */
         launch_remove_recorded_taps(l);

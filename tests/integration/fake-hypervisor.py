@@ -27,10 +27,15 @@ behaviour (a missing file is {}):
     "exit-on-start": N       exit with status N right after writing the records
     "ignore-power": true     the graceful stop (SendCtrlAltDel, vm.power-button) is answered but
                              the guest does not act on it, so the process stays
+    "guest-agent": PATH      the guest runs microvm's agent, PATH, as the init of its own PID and
+                             mount namespaces: the hybrid vsock reaches it on port 5100, and its
+                             Shutdown or Reboot ends that namespace as the guest's poweroff or reboot
+                             (see Guest)
 """
 
 import errno
 import fcntl
+import subprocess
 import json
 import os
 import re
@@ -127,6 +132,8 @@ def finish(status):
                 os.unlink(p)
             except OSError:
                 pass
+        if GUEST:
+            GUEST.kill()
         os._exit(status)
 
 
@@ -320,6 +327,106 @@ def fault_reply(method, path):
     return 500, [f"fake fault for {method} {path}", "Error from fake"], None
 
 
+# The guest
+
+
+AGENT_VSOCK_PORT = 5100
+GUEST = None  # the running Guest, which the hybrid vsock reaches
+
+
+class Guest:
+    """A guest whose only program is microvm's agent, run as the init of its own PID and mount
+    namespaces (unshare(1)), with a listening socket passed as a socket unit would (LISTEN_FDS).
+    /run/systemd is empty there, so the agent powers off or reboots with reboot(2), which in a PID
+    namespace ends the namespace: its init dies of SIGINT for a poweroff or halt and of SIGHUP for
+    a reboot, and unshare(1) passes that on as its own end. on_end gets "poweroff", "reboot" or
+    "crash"."""
+
+    def __init__(self, agent, on_end):
+        self.on_end = on_end
+        self.killed = False
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind("")  # an abstract address of the kernel's choosing
+        self.listener.listen(16)
+        self.address = self.listener.getsockname()
+        lfd = self.listener.fileno()
+
+        def as_fd_3():
+            os.dup2(lfd, 3)
+
+        script = ('mount -t tmpfs tmpfs /run/systemd && LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" '
+                  '--no-vsock --port=fake-none')
+        self.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount", "--propagation", "private",
+                                      "--kill-child", "sh", "-c", script, agent],
+                                     pass_fds=(3,), preexec_fn=as_fd_3,
+                                     stdin=subprocess.DEVNULL)
+        warn(f"guest: started {agent} as its init (process {self.proc.pid})")
+        spawn(self.wait)
+
+    def wait(self):
+        status = self.proc.wait()
+        self.listener.close()
+        if self.killed:
+            return
+        how = {-signal.SIGINT: "poweroff", -signal.SIGHUP: "reboot"}.get(status, "crash")
+        warn(f"guest: its init ended with status {status}: {how}")
+        global GUEST
+        with state_lock:
+            if GUEST is self:
+                GUEST = None
+            self.on_end(how)
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.address)
+        except OSError:
+            s.close()
+            raise
+        return s
+
+    def kill(self):
+        self.killed = True
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+
+
+def start_guest(on_end):
+    """Starts the guest's agent if fake-behaviour asks for one."""
+    global GUEST
+    agent = behaviour().get("guest-agent")
+    if not agent:
+        return
+    if GUEST:
+        GUEST.kill()
+    GUEST = Guest(agent, on_end)
+
+
+def stop_guest():
+    global GUEST
+    if GUEST:
+        GUEST.kill()
+        GUEST = None
+
+
+def pump(src, dst):
+    """Copies one direction of a vsock connection until its end."""
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    try:
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
 # The hybrid vsock: the same protocol in both programs
 
 
@@ -338,24 +445,44 @@ class VsockListener:
             spawn(self.handle, conn)
 
     def handle(self, conn):
-        # "CONNECT <port>\n", at most 32 bytes up to '\n'. No guest program listens on any
-        # port, so the connection is closed with no reply, as when the guest has no listener.
+        # "CONNECT <port>\n", at most 32 bytes up to '\n'. Only the guest's agent listens, on port
+        # 5100; any other port, or no agent, closes the connection with no reply, as when the guest
+        # has no listener.
         line = b""
         try:
-            while len(line) < 32 and not line.endswith(b"\n"):
+            while len(line) < 32 and b"\n" not in line:
                 data = conn.recv(32 - len(line))
                 if not data:
                     break
                 line += data
+            line, _, rest = line.partition(b"\n")
             words = line.decode("ascii", "replace").split()
-            if len(words) == 2 and words[0].upper() == "CONNECT" and words[1].isdigit():
-                warn(f"vsock: no guest listener on port {words[1]}, closing")
-            else:
+            if not (len(words) == 2 and words[0].upper() == "CONNECT" and words[1].isdigit()):
                 warn(f"vsock: bad handshake {line!r}, closing")
+                conn.close()
+                return
+            guest = GUEST
+            if int(words[1]) != AGENT_VSOCK_PORT or not guest:
+                warn(f"vsock: no guest listener on port {words[1]}, closing")
+                conn.close()
+                return
+            try:
+                peer = guest.connect()
+            except OSError as e:
+                warn(f"vsock: the guest's agent does not take connections ({e}), closing")
+                conn.close()
+                return
+            conn.sendall(b"OK 1073741824\n")
+            if rest:
+                peer.sendall(rest)
         except OSError:
-            pass
-        finally:
             conn.close()
+            return
+        t = spawn(pump, peer, conn)
+        pump(conn, peer)
+        t.join()
+        conn.close()
+        peer.close()
 
     def close(self):
         try:
@@ -621,6 +748,16 @@ class Firecracker:
                 guest_print(line)
         else:
             warn("the guest has no serial console (no console=ttyS0 on its command line): it prints nothing")
+        start_guest(self.guest_ended)
+
+    def guest_ended(self, how):
+        # x86 Firecracker has no ACPI: after a poweroff the vCPUs halt and the process stays.
+        if how == "poweroff":
+            if has_serial_console(self.cmdline()):
+                guest_print("[    9.876543] reboot: Power down")
+            warn("the guest powered off; Firecracker stays, as on x86")
+        elif how == "reboot":
+            self.reset()
 
     def ctrl_alt_del(self):
         if behaviour().get("ignore-power"):
@@ -628,6 +765,10 @@ class Firecracker:
             return
         # Firecracker has no ACPI: the guest takes Ctrl-Alt-Del for a reboot, and only
         # reboot=k makes that a reset through the i8042, which ends Firecracker.
+        stop_guest()
+        self.reset()
+
+    def reset(self):
         if "reboot=k" not in self.cmdline().split():
             warn("the guest reboots, but without reboot=k on its command line never resets: "
                  "Firecracker keeps running")
@@ -827,6 +968,7 @@ class Firecracker:
         self.loaded = True
         self.state = "Running" if obj.get("resume_vm") else "Paused"
         guest_print(f"{PREFIX}: restored from {spath}")
+        start_guest(self.guest_ended)
         return 204, None, None
 
 
@@ -1238,6 +1380,23 @@ class CloudHypervisor:
     def boot(self, config):
         self.vm = self.create_vm(config, "Running")
         self.show_boot()
+        start_guest(self.guest_ended)
+
+    def guest_ended(self, how):
+        if how == "poweroff":
+            self.guest_line("[    9.876543] reboot: Power down")
+            self.powered_off()
+        elif how == "reboot":
+            # cloud-hypervisor restarts the VM in the same process.
+            self.guest_line("[    9.876543] reboot: Restarting system")
+            self.show_boot()
+            start_guest(self.guest_ended)
+
+    def powered_off(self):
+        if self.no_shutdown:
+            self.vm["state"] = "Shutdown"
+            return
+        finish_later(0)
 
     def show_boot(self):
         payload = self.vm["config"].get("payload") or {}
@@ -1269,10 +1428,8 @@ class CloudHypervisor:
             warn("the guest has no ACPI (acpi=off) and ignores the power button")
             return
         self.guest_line(f"{PREFIX}: guest powering off")
-        if self.no_shutdown:
-            self.vm["state"] = "Shutdown"
-            return
-        finish_later(0)
+        stop_guest()
+        self.powered_off()
 
     def restore(self, opts):
         """vm.restore and --restore; raises Fault and leaves no VM on failure."""
@@ -1296,6 +1453,7 @@ class CloudHypervisor:
         resume = opts.get("resume", False)
         self.vm = self.create_vm(config, "Running" if resume else "Paused")
         warn(f"restored from {url}")
+        start_guest(self.guest_ended)
 
     # The API
 

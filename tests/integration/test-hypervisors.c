@@ -279,6 +279,101 @@ Test(hypervisors, snapshot_restore) {
         }
 }
 
+/* ExecVM in the guest through the hybrid vsock: CONNECT to port 5100 on the hypervisor's socket,
+ * then the agent's own protocol. The stand-in's guest is microvm's agent itself, as the init of its
+ * own PID namespace. */
+static void exec_in_guest(BusTest *t, const char *name, const char *script, char **ret_out) {
+        static const char *const none[] = { NULL };
+        const char *argv[] = { "/bin/sh", "-c", script, NULL };
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_autoptr(GVariant) reply = NULL, out = NULL, err = NULL;
+        int32_t status, signo;
+        int r;
+
+        r = bt_call_timeout(t, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "Exec",
+                            g_variant_new("(s^as^as@aytt)", name, argv, none,
+                                          g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, "", 0, 1), (uint64_t) 0,
+                                          (uint64_t) 0),
+                            BT_TIMEOUT_USEC, &reply, &error);
+        cr_assert_eq(r, 0, "%s: Exec: %s: %s", name, strempty(error.name), strempty(error.message));
+        g_variant_get(reply, "(ii@ay@ay)", &status, &signo, &out, &err);
+        cr_expect_eq(status, 0, "%s: '%s' exited with %d", name, script, status);
+        *ret_out = g_strndup(g_variant_get_data(out), g_variant_get_size(out));
+}
+
+/* The guest powers off by itself: reboot(2) (x86-64's syscall 169) with LINUX_REBOOT_CMD_POWER_OFF,
+ * as its init's last step. perl is in every Debian system. */
+#define GUEST_POWEROFF "perl -e 'syscall(169, 0xfee1dead, 672274793, 0x4321fedc) or die \"reboot: $!\"'"
+
+Test(hypervisors, agent_over_vsock) {
+        _cleanup_(bt_freep) BusTest *t = bt_new();
+        const char *agent = getenv("MVM_AGENT");
+
+        cr_assert_not_null(agent, "MVM_AGENT names the installed microvm-agent");
+        for (size_t i = 0; i < ELEMENTSOF(hypervisors); i++) {
+                const char *hv = hypervisors[i];
+                g_autofree char *cid = g_strdup_printf("'VsockCID': <uint32 %zu>", 51 + i);
+                g_autofree char *name = vm_name(hv, "agent"), *config = config_for(hv, cid), *path = bt_vm_path(name);
+                g_autofree char *behaviour = g_strdup_printf("{\"guest-agent\": \"%s\"}", agent);
+                g_autofree char *out = NULL, *reason = NULL, *poweroff = NULL, *journal = NULL, *unit = NULL;
+                g_autoptr(GVariant) connected = NULL, stop_reason = NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                int64_t start;
+
+                g_free(bt_create_vm(t, name, config));
+                g_free(out);
+                cr_assert_eq(bt_run(&out, "mkdir -p /var/lib/microvm/%s", name), 0, "%s", out);
+                set_behaviour(name, behaviour);
+
+                /* Ready: microvmd reached the agent through the hybrid vsock. */
+                bt_clear_signals(t);
+                bt_start_vm(t, name);
+                cr_assert_not_null(bt_wait_signal(t, path, BT_VM_INTERFACE, "Ready", BT_TIMEOUT_USEC),
+                                   "%s: no Ready signal", hv);
+                connected = bt_vm_property(t, name, "AgentConnected");
+                cr_expect(g_variant_get_boolean(connected), "%s: AgentConnected", hv);
+                g_free(out);
+                exec_in_guest(t, name, "echo vsock-$((6*7))", &out);
+                cr_expect_str_eq(out, "vsock-42\n", "%s: the guest's output", hv);
+
+                /* StopVM asks the agent: Shutdown where the hypervisor ends with the guest's poweroff
+                 * (cloud-hypervisor), Reboot where it ends only with a reset (Firecracker). */
+                start = g_get_monotonic_time();
+                reason = bt_stop_vm(t, name, BT_STOP_TIMEOUT_USEC);
+                cr_expect_str_eq(reason, "stop-request", "%s: stopped through the agent", hv);
+                cr_expect_lt(g_get_monotonic_time() - start, 10 * G_USEC_PER_SEC, "%s: the agent's stop is quick", hv);
+                unit = g_strdup_printf("microvm@%s.service", name);
+                cr_expect(bt_wait_journal(unit, streq(hv, "firecracker") ? "its init ended with status -1: reboot"
+                                                                          : "its init ended with status -2: poweroff",
+                                          BT_TIMEOUT_USEC, &journal),
+                          "%s: the guest %s: %s", hv, streq(hv, "firecracker") ? "rebooted" : "powered off",
+                          strempty(journal));
+
+                /* The guest powers off by itself: the unit ends, also where the hypervisor stays. */
+                bt_clear_signals(t);
+                bt_start_vm(t, name);
+                cr_assert(bt_wait_vm_state(t, name, "running", BT_TIMEOUT_USEC), "%s runs again", hv);
+                cr_assert_not_null(bt_wait_signal(t, path, BT_VM_INTERFACE, "Ready", BT_TIMEOUT_USEC),
+                                   "%s: Ready again", hv);
+                poweroff = g_strdup(GUEST_POWEROFF);
+                start = g_get_monotonic_time();
+                (void) bt_call_timeout(t, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "Exec",
+                                       g_variant_new("(s^as^as@aytt)", name,
+                                                     (const char *const[]) { "/bin/sh", "-c", poweroff, NULL },
+                                                     (const char *const[]) { NULL },
+                                                     g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, "", 0, 1),
+                                                     (uint64_t) 0, (uint64_t) 0),
+                                       BT_TIMEOUT_USEC, NULL, &error);
+                cr_assert(bt_wait_vm_state(t, name, "stopped", BT_TIMEOUT_USEC), "%s: stopped after the guest's "
+                          "poweroff (Exec: %s %s): %s", hv, strempty(error.name), strempty(error.message),
+                          bt_vm_state(t, name));
+                cr_expect_lt(g_get_monotonic_time() - start, 10 * G_USEC_PER_SEC, "%s: noticed at once", hv);
+                stop_reason = bt_vm_property(t, name, "StopReason");
+                cr_expect_str_eq(g_variant_get_string(stop_reason, NULL), "guest-poweroff", "%s: why it stopped", hv);
+                bt_assert_vm_unit_gone(name, hv);
+        }
+}
+
 /* What cannot work is refused, named, and leaves nothing behind. */
 Test(hypervisors, bad_input) {
         _cleanup_(bt_freep) BusTest *t = bt_new();

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "console-journal.h"
+#include "macro.h"
 
 static void collect(const char *line, void *userdata) {
         g_string_append_printf(userdata, "[%s]", line);
@@ -53,4 +54,27 @@ Test(console_journal, long_line) {
         g_autofree char *expected = g_strdup_printf("[%s][%s][xx]", first, first);
 
         cr_expect_str_eq(got, expected);
+}
+
+/* The guest kernel's last words, as Firecracker's standard output brings them to the journal. */
+Test(console_journal, poweroff_line) {
+        static const struct {
+                const char *line;
+                bool poweroff;
+        } cases[] = {
+                { "reboot: Power down", true },
+                { "[    4.123456] reboot: Power down", true },
+                { "[    4.123456] reboot: Power down\r", true },
+                { "[ 1234.000001] reboot: System halted", true },
+                { "reboot: Restarting system", false },
+                { "[    4.123456] reboot: Power down now", false },
+                { "echo reboot: Power down", false },
+                { "[    4.123456 reboot: Power down", false },
+                { "", false },
+                { "[", false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                cr_expect_eq(console_line_is_poweroff(cases[i].line, strlen(cases[i].line)), cases[i].poweroff, "'%s'",
+                             cases[i].line);
 }
