@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The errno mapping of our error names. */
+/* The errno mapping of our error names, and the answer to a method call whose reply was put off. */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -45,4 +45,27 @@ int bus_error_system(sd_bus_error *error, int r, const char *format, ...) {
         return sd_bus_error_setf(error, MVM_ERROR_SYSTEM_FAILURE,
                                  "%s: %s. The host is at fault, not the request: 'journalctl -u microvmd' has details.",
                                  what ?: "A request failed", strerror(abs(r)));
+}
+
+void bus_reply_pending(sd_bus_message **request, const char *error_name, const char *format, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        assert(request);
+
+        m = TAKE_PTR(*request);
+        if (!m)
+                return;
+        if (error_name) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                va_list ap;
+
+                va_start(ap, format);
+                (void) sd_bus_error_setfv(&error, error_name, format, ap);
+                va_end(ap);
+                r = sd_bus_reply_method_error(m, &error);
+        } else
+                r = sd_bus_reply_method_return(m, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to %s, ignoring: %m", sd_bus_message_get_member(m));
 }

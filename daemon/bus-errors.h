@@ -29,3 +29,10 @@ extern const sd_bus_error_map mvm_bus_error_map[];
 /* A failure of the host rather than of the request (a full disk, systemd unreachable): logs it
  * with errno r and sets SystemFailure with a message naming what failed. Returns < 0. */
 int bus_error_system(sd_bus_error *error, int r, const char *format, ...) __attribute__((format(printf, 3, 4)));
+
+/* Answers a method call whose reply was put off (a StartVM waiting for its job): with the named
+ * error and the formatted message, or, with error_name NULL, with no arguments (format unused).
+ * *request is unref'd and set to NULL; with *request NULL (answered already) nothing happens. A
+ * reply that cannot be sent is logged and ignored. */
+void bus_reply_pending(sd_bus_message **request, const char *error_name, const char *format, ...)
+        __attribute__((format(printf, 3, 4)));

@@ -10,16 +10,6 @@
 #include "problem.h"
 #include "strv.h"
 
-static const char *group_string(const ConfigGroup *g, ConfigKeyId key, GVariant **holder) {
-        *holder = config_group_get(g, key);
-        return g_variant_get_string(*holder, NULL);
-}
-
-static bool group_bool(const ConfigGroup *g, ConfigKeyId key) {
-        g_autoptr(GVariant) v = config_group_get(g, key);
-        return g_variant_get_boolean(v);
-}
-
 /* cloud-hypervisor reads a value that holds ',' in double quotes, and has no escape for '"'. */
 static char *option_value(const char *s) {
         char *v;
@@ -46,8 +36,8 @@ static int cloud_hypervisor_check_config(const Config *c, char **ret_problem) {
         for (size_t i = 0; i < c->n_groups[CONFIG_SECTION_DRIVE]; i++) {
                 const ConfigGroup *d = &c->groups[CONFIG_SECTION_DRIVE][i];
                 g_autoptr(GVariant) h1 = NULL, h2 = NULL;
-                const char *cache = group_string(d, CONFIG_DRIVE_CACHE, &h1);
-                const char *path = group_string(d, CONFIG_DRIVE_PATH, &h2);
+                const char *cache = config_group_get_string(d, CONFIG_DRIVE_CACHE, &h1);
+                const char *path = config_group_get_string(d, CONFIG_DRIVE_PATH, &h2);
 
                 if (!streq(cache, "writeback") && !streq(cache, "none"))
                         return problem_set(-EINVAL, ret_problem, "Drives[%zu].Cache=%s: cloud-hypervisor uses the "
@@ -79,12 +69,14 @@ static int add_disks(const BackendContext *ctx, char ***argv) {
         for (size_t i = 0; i < c->n_groups[CONFIG_SECTION_DRIVE]; i++) {
                 const ConfigGroup *d = &c->groups[CONFIG_SECTION_DRIVE][i];
                 g_autoptr(GVariant) h1 = NULL, h2 = NULL, h3 = NULL;
-                const char *format = group_string(d, CONFIG_DRIVE_FORMAT, &h2);
+                const char *path = config_group_get_string(d, CONFIG_DRIVE_PATH, &h1);
+                const char *format = config_group_get_string(d, CONFIG_DRIVE_FORMAT, &h2);
+                const char *cache = config_group_get_string(d, CONFIG_DRIVE_CACHE, &h3);
                 char *v;
 
                 /* "auto" only reaches here unprobed (the golden tests): raw, as QEMU's backend says. */
-                r = disk_value(group_string(d, CONFIG_DRIVE_PATH, &h1), streq(format, "auto") ? "raw" : format,
-                               group_bool(d, CONFIG_DRIVE_READ_ONLY), group_string(d, CONFIG_DRIVE_CACHE, &h3), &v);
+                r = disk_value(path, streq(format, "auto") ? "raw" : format,
+                               config_group_get_bool(d, CONFIG_DRIVE_READ_ONLY), cache, &v);
                 if (r >= 0)
                         r = strv_consume(&values, v);
                 if (r < 0)
@@ -112,11 +104,12 @@ static int add_nics(const Config *c, char ***argv) {
         for (size_t i = 0; i < c->n_groups[CONFIG_SECTION_NETWORK]; i++) {
                 const ConfigGroup *g = &c->groups[CONFIG_SECTION_NETWORK][i];
                 g_autoptr(GVariant) h1 = NULL, h2 = NULL;
-                _cleanup_free_ char *tap = option_value(group_string(g, CONFIG_NETWORK_TAP, &h1));
+                _cleanup_free_ char *tap = option_value(config_group_get_string(g, CONFIG_NETWORK_TAP, &h1));
 
                 if (!tap)
                         return -ENOMEM;
-                r = strv_extendf(&values, "tap=%s,mac=%s", tap, group_string(g, CONFIG_NETWORK_MAC_ADDRESS, &h2));
+                r = strv_extendf(&values, "tap=%s,mac=%s", tap,
+                                 config_group_get_string(g, CONFIG_NETWORK_MAC_ADDRESS, &h2));
                 if (r < 0)
                         return r;
         }

@@ -111,6 +111,17 @@ GVariant *config_group_get(const ConfigGroup *g, ConfigKeyId id) {
         return config_key_default(id);
 }
 
+const char *config_group_get_string(const ConfigGroup *g, ConfigKeyId id, GVariant **holder) {
+        *holder = config_group_get(g, id);
+        return g_variant_get_string(*holder, NULL);
+}
+
+bool config_group_get_bool(const ConfigGroup *g, ConfigKeyId id) {
+        g_autoptr(GVariant) v = config_group_get(g, id);
+
+        return g_variant_get_boolean(v);
+}
+
 GVariant *config_get(const Config *c, ConfigKeyId id) {
         const ConfigKey *key = config_key_get(id);
 

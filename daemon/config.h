@@ -41,6 +41,10 @@ uint64_t config_get_number(const Config *c, ConfigKeyId id);
 bool config_get_bool(const Config *c, ConfigKeyId id);
 /* The same for a key of a repeated group. */
 GVariant *config_group_get(const ConfigGroup *g, ConfigKeyId id);
+/* A string key's effective value in a group, borrowed from *holder, which takes the new reference
+ * (g_variant_unref() it, e.g. as g_autoptr); and a boolean key's. */
+const char *config_group_get_string(const ConfigGroup *g, ConfigKeyId id, GVariant **holder);
+bool config_group_get_bool(const ConfigGroup *g, ConfigKeyId id);
 
 /* Required keys present, at most one root drive, no drive twice. Returns 0, or -EINVAL and
  * a message that says what to fix. */

@@ -21,23 +21,13 @@
  * pci=off: there is no PCI bus to probe. */
 #define FIRECRACKER_KERNEL_ARGS "reboot=k panic=1 pci=off"
 
-static const char *group_string(const ConfigGroup *g, ConfigKeyId key, GVariant **holder) {
-        *holder = config_group_get(g, key);
-        return g_variant_get_string(*holder, NULL);
-}
-
-static bool group_bool(const ConfigGroup *g, ConfigKeyId key) {
-        g_autoptr(GVariant) v = config_group_get(g, key);
-        return g_variant_get_boolean(v);
-}
-
 /* Firecracker opens images as raw block devices, and flushes them or not: nothing else. */
 static int firecracker_check_config(const Config *c, char **ret_problem) {
         for (size_t i = 0; i < c->n_groups[CONFIG_SECTION_DRIVE]; i++) {
                 const ConfigGroup *d = &c->groups[CONFIG_SECTION_DRIVE][i];
                 g_autoptr(GVariant) h1 = NULL, h2 = NULL;
-                const char *format = group_string(d, CONFIG_DRIVE_FORMAT, &h1);
-                const char *cache = group_string(d, CONFIG_DRIVE_CACHE, &h2);
+                const char *format = config_group_get_string(d, CONFIG_DRIVE_FORMAT, &h1);
+                const char *cache = config_group_get_string(d, CONFIG_DRIVE_CACHE, &h2);
 
                 if (streq(format, "qcow2"))
                         return problem_set(-EINVAL, ret_problem, "Drives[%zu].Format=qcow2: Firecracker reads raw "
@@ -47,7 +37,7 @@ static int firecracker_check_config(const Config *c, char **ret_problem) {
                         return problem_set(-EINVAL, ret_problem, "Drives[%zu].Cache=%s: Firecracker caches "
                                            "images in the host's page cache and either flushes them "
                                            "(Cache=writeback) or not (Cache=unsafe)", i, cache);
-                if (group_bool(d, CONFIG_DRIVE_DISCARD))
+                if (config_group_get_bool(d, CONFIG_DRIVE_DISCARD))
                         return problem_set(-EINVAL, ret_problem, "Drives[%zu].Discard=yes: Firecracker does not "
                                            "pass discards on to the image; use Discard=no", i);
         }
@@ -77,13 +67,14 @@ static json_object *drives_new(const BackendContext *ctx) {
         for (size_t i = 0; i < n; i++) {
                 const ConfigGroup *d = &c->groups[CONFIG_SECTION_DRIVE][i];
                 g_autoptr(GVariant) h1 = NULL, h2 = NULL;
+                const char *path = config_group_get_string(d, CONFIG_DRIVE_PATH, &h1);
+                const char *cache = config_group_get_string(d, CONFIG_DRIVE_CACHE, &h2);
                 char id[32];
 
                 /* Ids are letters, digits and '_' only. */
                 snprintf(id, sizeof(id), "drive%zu", i);
-                json_object_array_add(drives, drive_new(id, group_string(d, CONFIG_DRIVE_PATH, &h1),
-                                                        group_bool(d, CONFIG_DRIVE_READ_ONLY),
-                                                        group_string(d, CONFIG_DRIVE_CACHE, &h2)));
+                json_object_array_add(drives,
+                                      drive_new(id, path, config_group_get_bool(d, CONFIG_DRIVE_READ_ONLY), cache));
         }
         if (ctx->seed_path)
                 json_object_array_add(drives, drive_new("seed", ctx->seed_path, /* read_only= */ true, "writeback"));
@@ -96,15 +87,15 @@ static json_object *nics_new(const Config *c) {
         for (size_t i = 0; i < c->n_groups[CONFIG_SECTION_NETWORK]; i++) {
                 const ConfigGroup *g = &c->groups[CONFIG_SECTION_NETWORK][i];
                 g_autoptr(GVariant) h1 = NULL, h2 = NULL;
+                const char *tap = config_group_get_string(g, CONFIG_NETWORK_TAP, &h1);
+                const char *mac = config_group_get_string(g, CONFIG_NETWORK_MAC_ADDRESS, &h2);
                 json_object *nic = json_object_new_object();
                 char id[32];
 
                 snprintf(id, sizeof(id), "net%zu", i);
                 json_object_object_add(nic, "iface_id", json_object_new_string(id));
-                json_object_object_add(nic, "host_dev_name",
-                                       json_object_new_string(group_string(g, CONFIG_NETWORK_TAP, &h1)));
-                json_object_object_add(nic, "guest_mac",
-                                       json_object_new_string(group_string(g, CONFIG_NETWORK_MAC_ADDRESS, &h2)));
+                json_object_object_add(nic, "host_dev_name", json_object_new_string(tap));
+                json_object_object_add(nic, "guest_mac", json_object_new_string(mac));
                 json_object_array_add(nics, nic);
         }
         return nics;

@@ -55,27 +55,6 @@ static const char *display_name(const VMApi *a) {
         return b ? b->display_name : "the hypervisor";
 }
 
-static void reply_request(VMApi *a, const char *error_name, const char *format, ...) _printf_(3, 4);
-static void reply_request(VMApi *a, const char *error_name, const char *format, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *request = TAKE_PTR(a->request);
-        int r;
-
-        if (!request)
-                return;
-        if (error_name) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-                va_list ap;
-
-                va_start(ap, format);
-                (void) sd_bus_error_setfv(&error, error_name, format, ap);
-                va_end(ap);
-                r = sd_bus_reply_method_error(request, &error);
-        } else
-                r = sd_bus_reply_method_return(request, NULL);
-        if (r < 0)
-                log_warning_errno(r, "Failed to reply to %s, ignoring: %m", sd_bus_message_get_member(request));
-}
-
 /* What went wrong with a request, for the caller: the hypervisor's own reason where it gave one. */
 static char *request_problem(const VMApi *a, int r, unsigned status, const char *body) {
         char *s;
@@ -185,13 +164,13 @@ static void run_state_reply(HttpRequest *req, int r, unsigned status, const char
         if (r < 0 || !api_status_ok(status)) {
                 problem = request_problem(a, r, status, body);
                 log_warning("Could not %s VM %s: %s.", pause ? "pause" : "resume", a->vm->name, strna(problem));
-                reply_request(a, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "VM '%s' was not %s: %s.", a->vm->name,
-                              pause ? "paused" : "resumed", strna(problem));
+                bus_reply_pending(&a->request, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "VM '%s' was not %s: %s.",
+                                  a->vm->name, pause ? "paused" : "resumed", strna(problem));
                 return;
         }
         vm_set_hypervisor_paused(a->vm, pause);
         log_info("%s VM %s.", pause ? "Paused" : "Resumed", a->vm->name);
-        reply_request(a, NULL, NULL);
+        bus_reply_pending(&a->request, NULL, NULL);
 }
 
 static int run_state_call(VM *vm, sd_bus_message *request, ApiOperation op, sd_bus_error *error) {
@@ -257,9 +236,9 @@ static void snapshot_clear(VMApi *a) {
 
 static void snapshot_done(VMApi *a) {
         if (a->error_name)
-                reply_request(a, a->error_name, "%s", a->error);
+                bus_reply_pending(&a->request, a->error_name, "%s", a->error);
         else
-                reply_request(a, NULL, NULL);
+                bus_reply_pending(&a->request, NULL, NULL);
         snapshot_clear(a);
 }
 
@@ -537,7 +516,7 @@ void vm_api_free(VM *vm) {
                 return;
         a->probe = http_request_cancel(a->probe);
         a->call = http_request_cancel(a->call);
-        reply_request(a, MVM_ERROR_INVALID_STATE, "VM '%s' stopped.", vm->name);
+        bus_reply_pending(&a->request, MVM_ERROR_INVALID_STATE, "VM '%s' stopped.", vm->name);
         snapshot_clear(a);
         free(a->version);
         free(a);

@@ -59,27 +59,6 @@ struct VMQmp {
         char *snapshot_error_name, *snapshot_error;
 };
 
-static void reply_request(VMQmp *q, const char *error_name, const char *format, ...) _printf_(3, 4);
-static void reply_request(VMQmp *q, const char *error_name, const char *format, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *request = TAKE_PTR(q->request);
-        int r;
-
-        if (!request)
-                return;
-        if (error_name) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-                va_list ap;
-
-                va_start(ap, format);
-                (void) sd_bus_error_setfv(&error, error_name, format, ap);
-                va_end(ap);
-                r = sd_bus_reply_method_error(request, &error);
-        } else
-                r = sd_bus_reply_method_return(request, NULL);
-        if (r < 0)
-                log_warning_errno(r, "Failed to reply to %s, ignoring: %m", sd_bus_message_get_member(request));
-}
-
 static void snapshot_clear(VMQmp *q) {
         if (q->snapshot_tmp)
                 (void) unlink(q->snapshot_tmp);
@@ -107,7 +86,7 @@ void vm_qmp_free(VM *vm) {
         if (!q)
                 return;
         qmp_disconnect(q);
-        reply_request(q, MVM_ERROR_INVALID_STATE, "VM '%s' stopped.", vm->name);
+        bus_reply_pending(&q->request, MVM_ERROR_INVALID_STATE, "VM '%s' stopped.", vm->name);
         snapshot_clear(q);
         sd_event_source_disable_unref(q->retry);
         free(q);
@@ -125,10 +104,11 @@ static void snapshot_done(VMQmp *q) {
         VM *vm = q->vm;
 
         if (q->snapshot_error_name)
-                reply_request(q, q->snapshot_error_name, "Cannot snapshot VM '%s': %s", vm->name, q->snapshot_error);
+                bus_reply_pending(&q->request, q->snapshot_error_name, "Cannot snapshot VM '%s': %s", vm->name,
+                                  q->snapshot_error);
         else {
                 log_info("Saved VM %s to %s.", vm->name, q->snapshot_path);
-                reply_request(q, NULL, NULL);
+                bus_reply_pending(&q->request, NULL, NULL);
         }
         snapshot_clear(q);
 }
@@ -434,15 +414,16 @@ static void run_state_reply(QmpClient *c, int r, json_object *result, const char
         bool pause = strstr(member, "Pause") != NULL;
 
         if (r < 0) {
-                reply_request(q, r == -ECONNRESET ? MVM_ERROR_INVALID_STATE : MVM_ERROR_HYPERVISOR_UNAVAILABLE,
-                              "QEMU did not %s VM '%s': %s", pause ? "pause" : "resume", q->vm->name,
-                              error ?: strerror(-r));
+                bus_reply_pending(&q->request,
+                                  r == -ECONNRESET ? MVM_ERROR_INVALID_STATE : MVM_ERROR_HYPERVISOR_UNAVAILABLE,
+                                  "QEMU did not %s VM '%s': %s", pause ? "pause" : "resume", q->vm->name,
+                                  error ?: strerror(-r));
                 return;
         }
         /* The event has said so already, or will: the state is what the caller sees next. */
         vm_set_hypervisor_paused(q->vm, pause);
         log_info("%s VM %s.", pause ? "Paused" : "Resumed", q->vm->name);
-        reply_request(q, NULL, NULL);
+        bus_reply_pending(&q->request, NULL, NULL);
 }
 
 static int run_state_call(VM *vm, sd_bus_message *request, const char *command, sd_bus_error *error) {

@@ -17,23 +17,6 @@ bool vm_has_pending_job(const VM *vm) {
         return vm->start_request || vm->stop_request;
 }
 
-static void reply_error(sd_bus_message **request, const char *name, const char *format, ...) _printf_(3, 4);
-static void reply_error(sd_bus_message **request, const char *name, const char *format, ...) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = sd_bus_error_setfv(&error, name, format, ap);
-        va_end(ap);
-        (void) r;
-
-        r = sd_bus_reply_method_error(*request, &error);
-        if (r < 0)
-                log_warning_errno(r, "Failed to send an error reply, ignoring: %m");
-        *request = sd_bus_message_unref(*request);
-}
-
 /* Why the last start failed: the launcher writes the error name and message to its state dir. */
 static void reply_start_failed(VM *vm, const char *result) {
         _cleanup_free_ char *text = NULL;
@@ -46,13 +29,15 @@ static void reply_start_failed(VM *vm, const char *result) {
                         message[strcspn(message, "\n")] = '\0';
                         /* Only our own names: the file is ours, but trust it no further. */
                         if (strncmp(text, "org.microvm.Error.", 18) == 0 && sd_bus_interface_name_is_valid(text)) {
-                                reply_error(&vm->start_request, text, "Cannot start VM '%s': %s", vm->name, message);
+                                bus_reply_pending(&vm->start_request, text, "Cannot start VM '%s': %s", vm->name,
+                                                  message);
                                 return;
                         }
                 }
         }
-        reply_error(&vm->start_request, MVM_ERROR_START_FAILED,
-                    "Starting VM '%s' failed (job %s): 'journalctl -u %s' tells why.", vm->name, result, vm->unit);
+        bus_reply_pending(&vm->start_request, MVM_ERROR_START_FAILED,
+                          "Starting VM '%s' failed (job %s): 'journalctl -u %s' tells why.", vm->name, result,
+                          vm->unit);
 }
 
 /* A restore's request is for its own start only. */
@@ -73,15 +58,16 @@ static int reply_start_unit(sd_bus_message *reply, void *userdata, sd_bus_error 
 
         if (e) {
                 vm_remove_restore_request(vm);
-                reply_error(&vm->start_request, MVM_ERROR_START_FAILED, "systemd refused to start %s: %s", vm->unit,
-                            e->message);
+                bus_reply_pending(&vm->start_request, MVM_ERROR_START_FAILED, "systemd refused to start %s: %s",
+                                  vm->unit, e->message);
                 return 0;
         }
         r = sd_bus_message_read(reply, "o", &job);
         if (r >= 0)
                 r = (vm->start_job = strdup(job)) ? 0 : -ENOMEM;
         if (r < 0)
-                reply_error(&vm->start_request, MVM_ERROR_START_FAILED, "Bad reply from systemd: %s", strerror(-r));
+                bus_reply_pending(&vm->start_request, MVM_ERROR_START_FAILED, "Bad reply from systemd: %s",
+                                  strerror(-r));
         return 0;
 }
 
@@ -113,15 +99,16 @@ static int reply_stop_unit(sd_bus_message *reply, void *userdata, sd_bus_error *
 
         if (e) {
                 vm->stop_timer = sd_event_source_disable_unref(vm->stop_timer);
-                reply_error(&vm->stop_request, MVM_ERROR_STOP_FAILED, "systemd refused to stop %s: %s", vm->unit,
-                            e->message);
+                bus_reply_pending(&vm->stop_request, MVM_ERROR_STOP_FAILED, "systemd refused to stop %s: %s",
+                                  vm->unit, e->message);
                 return 0;
         }
         r = sd_bus_message_read(reply, "o", &job);
         if (r >= 0)
                 r = (vm->stop_job = strdup(job)) ? 0 : -ENOMEM;
         if (r < 0)
-                reply_error(&vm->stop_request, MVM_ERROR_STOP_FAILED, "Bad reply from systemd: %s", strerror(-r));
+                bus_reply_pending(&vm->stop_request, MVM_ERROR_STOP_FAILED, "Bad reply from systemd: %s",
+                                  strerror(-r));
         return 0;
 }
 
@@ -223,8 +210,8 @@ void vm_job_removed(VM *vm, const char *job, const char *result) {
                 /* The job ends with the unit inactive: ExecStopPost= has written the reason. */
                 vm_update_state(vm);
                 if (!streq(result, "done"))
-                        reply_error(&vm->stop_request, MVM_ERROR_STOP_FAILED, "Stopping VM '%s' failed (job %s).",
-                                    vm->name, result);
+                        bus_reply_pending(&vm->stop_request, MVM_ERROR_STOP_FAILED,
+                                          "Stopping VM '%s' failed (job %s).", vm->name, result);
                 else {
                         r = sd_bus_reply_method_return(vm->stop_request, "s", stop_reason_to_string(vm->stop_reason));
                         if (r < 0)

@@ -377,8 +377,7 @@ static int launch_load_config(const Launch *l, Config **ret, char **ret_binary, 
 }
 
 static const char *nic_get(const Config *c, size_t i, ConfigKeyId key, GVariant **holder) {
-        *holder = config_group_get(&c->groups[CONFIG_SECTION_NETWORK][i], key);
-        return g_variant_get_string(*holder, NULL);
+        return config_group_get_string(&c->groups[CONFIG_SECTION_NETWORK][i], key, holder);
 }
 
 static void launch_remove_taps(const Launch *l, NetSocket *sk, const Config *c, size_t n) {

@@ -399,6 +399,31 @@ Test(config, getters) {
                   g_variant_n_children(networks) == 0, "Networks: an empty list");
 }
 
+/* A repeated group's keys: the value set, else the schema's default; the string lives as long as its
+ * holder, not the configuration. */
+Test(config, group_getters) {
+        _cleanup_(config_freep) Config *c =
+                from_variant_ok("{'Kernel': <'/k'>, 'Drives': <[{'Path': <'/a'>, 'ReadOnly': <true>}, "
+                                "{'Path': <'/b'>, 'Cache': <'none'>}]>, 'Networks': <[{'TAP': <'tap-web'>}]>}");
+        const ConfigGroup *drives = c->groups[CONFIG_SECTION_DRIVE], *nic = c->groups[CONFIG_SECTION_NETWORK];
+        g_autoptr(GVariant) h1 = NULL, h2 = NULL, h3 = NULL, h4 = NULL, h5 = NULL, h6 = NULL;
+        const char *path = config_group_get_string(&drives[0], CONFIG_DRIVE_PATH, &h1);
+
+        cr_assert_eq(c->n_groups[CONFIG_SECTION_DRIVE], 2);
+        cr_assert_eq(c->n_groups[CONFIG_SECTION_NETWORK], 1);
+        expect_streq(config_group_get_string(&drives[0], CONFIG_DRIVE_CACHE, &h2), "writeback", "Cache, default");
+        expect_streq(config_group_get_string(&drives[1], CONFIG_DRIVE_CACHE, &h3), "none", "Cache, set");
+        expect_streq(config_group_get_string(&nic[0], CONFIG_NETWORK_TAP, &h4), "tap-web", "TAP, set");
+        expect_streq(config_group_get_string(&nic[0], CONFIG_NETWORK_BRIDGE, &h5), "", "Bridge, default");
+        expect_streq(config_group_get_string(NULL, CONFIG_DRIVE_FORMAT, &h6), "auto", "no group: Format, default");
+        cr_expect(config_group_get_bool(&drives[0], CONFIG_DRIVE_READ_ONLY), "ReadOnly, set");
+        cr_expect_not(config_group_get_bool(&drives[1], CONFIG_DRIVE_READ_ONLY), "ReadOnly, default");
+        cr_expect_not(config_group_get_bool(NULL, CONFIG_DRIVE_ROOT), "no group: Root, default");
+
+        c = config_free(c);
+        expect_streq(path, "/a", "Path, held past the configuration");
+}
+
 /* A required key unset has no effective value. */
 Test(config, required_unset) {
         _cleanup_(config_freep) Config *c = config_new();

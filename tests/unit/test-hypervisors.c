@@ -79,16 +79,6 @@ static const struct {
           "/run/vm,s/web" },
 };
 
-static char *argv_to_text(char **argv, const char *name) {
-        GString *out = g_string_new(NULL);
-
-        for (size_t i = 0; argv[i]; i++) {
-                cr_expect_null(strchr(argv[i], '\n'), "%s: argv[%zu] has no newline", name, i);
-                g_string_append_printf(out, "%s\n", argv[i]);
-        }
-        return g_string_free(out, FALSE);
-}
-
 /* The key file with Hypervisor= added to its [VM] section (or a new one). */
 static char *with_hypervisor(const char *keyfile, const char *hypervisor) {
         if (g_str_has_prefix(keyfile, "[VM]\n"))

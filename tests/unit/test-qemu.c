@@ -90,17 +90,6 @@ static const struct {
           "web", ACCELERATOR_TCG, TSC_KHZ },
 };
 
-/* The argument vector as the golden file holds it: one argument per line. */
-static char *argv_to_text(char **argv, const char *name) {
-        GString *out = g_string_new(NULL);
-
-        for (size_t i = 0; argv[i]; i++) {
-                cr_expect_null(strchr(argv[i], '\n'), "%s: argv[%zu] has no newline", name, i);
-                g_string_append_printf(out, "%s\n", argv[i]);
-        }
-        return g_string_free(out, FALSE);
-}
-
 Test(qemu, golden_argv) {
         const Backend *qemu = backend_get("qemu");
 

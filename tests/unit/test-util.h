@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the unit tests share: string assertions that show both sides, scratch directories under
- * $TMPDIR that are removed again, whole-file reads and writes, and golden files. */
+ * $TMPDIR that are removed again, whole-file reads and writes, and golden files (argument vectors
+ * among them). */
 #pragma once
 
 #include <criterion/criterion.h>
@@ -158,4 +159,16 @@ static inline void golden_check(const char *module, const char *name, const char
                 return;
         diff = golden_diff(path, text);
         cr_expect_fail("%s/%s differs (MVM_UPDATE_GOLDEN=1 rewrites it):\n%s", module, name, diff);
+}
+
+/* An argument vector as its golden file holds it, one argument per line (g_free). An argument with
+ * a newline in it would read as two: the case called name fails. */
+static inline char *argv_to_text(char **argv, const char *name) {
+        GString *out = g_string_new(NULL);
+
+        for (size_t i = 0; argv[i]; i++) {
+                cr_expect_null(strchr(argv[i], '\n'), "%s: argv[%zu] has no newline", name, i);
+                g_string_append_printf(out, "%s\n", argv[i]);
+        }
+        return g_string_free(out, FALSE);
 }
