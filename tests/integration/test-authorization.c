@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Authorization: a caller that is not root may read everything but change nothing; polkit says
- * no, since it may not authenticate interactively. VM names start with "itp-". */
+/* Authorization, with the real polkitd: one table of every method and property read. A caller
+ * that is not root may read everything but change nothing, and nothing changes; with the example
+ * rule (polkit/50-microvm-group.rules), a member of the group "microvm" may do every change, on a
+ * VM of the stand-in cloud-hypervisor whose guest runs microvm-agent; and a check that polkit takes
+ * its time over does not hold up microvmd's other callers. VM names start with "itp-". */
 
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,82 +17,154 @@
 
 #define PREFIX "itp-"
 #define NOBODY 65534
+#define OPERATOR "itp-operator"
+#define GROUP "microvm"
+#define RULES_DIR "/etc/polkit-1/rules.d"
+#define GROUP_RULE RULES_DIR "/50-microvm-group.rules"
+#define SLOW_RULE RULES_DIR "/40-microvm-test-slow.rules"
+#define CONF "/etc/microvm/microvmd.conf"
+#define BIN_DIR "/var/lib/microvm-test-bin"
+#define IMAGE "/var/lib/microvm-test-images/itp/root.img"
+/* Where microvmd may write, and the caller too. */
+#define SNAPSHOTS BT_STATE_DIR "/" PREFIX "snapshots"
 
-static void cleanup(void) {
-        bt_cleanup_prefix(PREFIX);
-}
+/* The VM every call is about (a stand-in cloud-hypervisor), and one to create and delete. */
+#define VM "itp-op"
+#define VM_PATH BT_VM_PATH_PREFIX "/itp_2dop"
+#define VM2 "itp-op2"
+#define VM2_PATH BT_VM_PATH_PREFIX "/itp_2dop2"
 
-TestSuite(authorization, .init = cleanup, .fini = cleanup);
+typedef enum Kind {
+        READ,           /* open to anyone */
+        CHANGE,         /* polkit decides */
+} Kind;
 
-/* A call made as nobody. */
+/* One call; in the order a member of the group makes them, each possible in the state the ones
+ * before leave. */
 typedef struct Call {
         const char *label;
         const char *path, *interface, *member;
         const char *args;    /* GVariant text of the argument tuple, or NULL */
-        const char *reply;   /* NULL: polkit must refuse it; else it succeeds with a reply containing this */
+        Kind kind;
+        const char *reply;   /* READ: the reply contains this */
 } Call;
 
-#define VM_PATH BT_VM_PATH_PREFIX "/itp_2dmine"
-
 static const Call calls[] = {
-        { "CreateVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "CreateVM", "('itp-evil', {'Kernel': <'/k'>})", NULL },
-        { "UpdateVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "UpdateVM", "('itp-mine', {'VCPUs': <uint32 8>})",
-          NULL },
-        { "DeleteVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "DeleteVM", "('itp-mine',)", NULL },
-        { "VM.Update", VM_PATH, BT_VM_INTERFACE, "Update", "({'VCPUs': <uint32 8>},)", NULL },
-        { "VM.Delete", VM_PATH, BT_VM_INTERFACE, "Delete", NULL, NULL },
-        { "ListVMs", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "ListVMs", NULL,
-          "('itp-mine', 'defined', objectpath '" VM_PATH "')" },
-        { "GetVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "GetVM", "('itp-mine',)", "objectpath '" VM_PATH "'" },
-        { "GetSystemInfo", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "GetSystemInfo", NULL, "'AllocatedVCPUs'" },
-        { "Get Name", VM_PATH, "org.freedesktop.DBus.Properties", "Get", "('org.microvm.VM', 'Name')",
-          "<'itp-mine'>" },
-        { "GetAll", VM_PATH, "org.freedesktop.DBus.Properties", "GetAll", "('org.microvm.VM',)",
-          "'VCPUs': <uint32 2>" },
+        { "ListVMs", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "ListVMs", NULL, READ, "objectpath '" VM_PATH "'" },
+        { "GetVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "GetVM", "('" VM "',)", READ, "objectpath '" VM_PATH "'" },
+        { "GetSystemInfo", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "GetSystemInfo", NULL, READ, "'AllocatedVCPUs'" },
+        { "Get Name", VM_PATH, "org.freedesktop.DBus.Properties", "Get", "('org.microvm.VM', 'Name')", READ,
+          "<'" VM "'>" },
+        { "GetAll", VM_PATH, "org.freedesktop.DBus.Properties", "GetAll", "('org.microvm.VM',)", READ, "'VCPUs'" },
+        { "CreateVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "CreateVM", "('" VM2 "', {'Kernel': <'/k'>})", CHANGE },
+        { "UpdateVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "UpdateVM", "('" VM2 "', {'VCPUs': <uint32 2>})",
+          CHANGE },
+        { "VM.Update", VM2_PATH, BT_VM_INTERFACE, "Update", "({'VCPUs': <uint32 1>},)", CHANGE },
+        { "VM.Delete", VM2_PATH, BT_VM_INTERFACE, "Delete", NULL, CHANGE },
+        { "StartVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "StartVM", "('" VM "',)", CHANGE },
+        { "Ping", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "Ping", "('" VM "',)", READ, "" },
+        { "VM.Ping", VM_PATH, BT_VM_INTERFACE, "Ping", NULL, READ, "" },
+        { "GetGuestInfo", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "GetGuestInfo", "('" VM "',)", READ, "'Hostname'" },
+        { "VM.GetGuestInfo", VM_PATH, BT_VM_INTERFACE, "GetGuestInfo", NULL, READ, "'Hostname'" },
+        { "Exec", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "Exec",
+          "('" VM "', ['/bin/true'], @as [], @ay [], uint64 0, uint64 0)", CHANGE },
+        { "VM.Exec", VM_PATH, BT_VM_INTERFACE, "Exec", "(['/bin/true'], @as [], @ay [], uint64 0, uint64 0)", CHANGE },
+        /* SIGCONT to the guest's init, which goes on as before. */
+        { "Signal", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "Signal", "('" VM "', '1', 18)", CHANGE },
+        { "VM.Signal", VM_PATH, BT_VM_INTERFACE, "Signal", "('1', 18)", CHANGE },
+        { "OpenConsole", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "OpenConsole", "('" VM "',)", CHANGE },
+        { "VM.OpenConsole", VM_PATH, BT_VM_INTERFACE, "OpenConsole", NULL, CHANGE },
+        { "PauseVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "PauseVM", "('" VM "',)", CHANGE },
+        { "ResumeVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "ResumeVM", "('" VM "',)", CHANGE },
+        { "VM.Pause", VM_PATH, BT_VM_INTERFACE, "Pause", NULL, CHANGE },
+        { "VM.Resume", VM_PATH, BT_VM_INTERFACE, "Resume", NULL, CHANGE },
+        { "SnapshotVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "SnapshotVM", "('" VM "', '" SNAPSHOTS "/one')", CHANGE },
+        { "VM.Snapshot", VM_PATH, BT_VM_INTERFACE, "Snapshot", "('" SNAPSHOTS "/two',)", CHANGE },
+        { "StopVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "StopVM", "('" VM "', uint64 0)", CHANGE },
+        { "RestoreVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "RestoreVM", "('" VM "', '" SNAPSHOTS "/one')", CHANGE },
+        { "VM.Stop", VM_PATH, BT_VM_INTERFACE, "Stop", "(uint64 0,)", CHANGE },
+        { "VM.Restore", VM_PATH, BT_VM_INTERFACE, "Restore", "('" SNAPSHOTS "/two',)", CHANGE },
+        { "KillVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "KillVM", "('" VM "', 9)", CHANGE },
+        { "VM.Start", VM_PATH, BT_VM_INTERFACE, "Start", NULL, CHANGE },
+        { "VM.Kill", VM_PATH, BT_VM_INTERFACE, "Kill", "(9,)", CHANGE },
+        { "DeleteVM", BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "DeleteVM", "('" VM "',)", CHANGE },
 };
 
-/* In a child that is nobody: makes each call and writes a line per call to fd, "LABEL ok REPLY" or
- * "LABEL ERROR-NAME". No criterion here: the parent asserts. */
-_Noreturn static void run_as_nobody(int fd) {
+/* How the child process calls. */
+typedef struct Caller {
+        uid_t uid;
+        gid_t gid;
+        gid_t group;          /* a supplementary group, or 0 for none */
+        bool wait_for_state;  /* a call the VM's state does not allow yet is tried again, up to 30 s */
+} Caller;
+
+static void cleanup(void) {
+        bt_cleanup_prefix(PREFIX);
+        (void) unlink(GROUP_RULE);
+        (void) unlink(SLOW_RULE);
+        (void) unlink(CONF);
+        (void) bt_run(NULL, "userdel " OPERATOR " 2>/dev/null; groupdel " GROUP " 2>/dev/null; rm -rf " BIN_DIR " "
+                      SNAPSHOTS " %s", "/var/lib/microvm-test-images/itp");
+}
+
+TestSuite(authorization, .init = cleanup, .fini = cleanup);
+
+static int call_once(sd_bus *bus, const Call *c, sd_bus_message **ret_reply, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        g_autoptr(GVariant) args = c->args ? g_variant_parse(NULL, c->args, NULL, NULL, NULL) : NULL;
+        int r;
+
+        if (c->args && !args)
+                return -EINVAL;
+        r = sd_bus_message_new_method_call(bus, &call, BT_BUS_NAME, c->path, c->interface, c->member);
+        /* Without interactive authorization, which is sd-bus's default: say so anyway. */
+        if (r >= 0)
+                r = sd_bus_message_set_allow_interactive_authorization(call, false);
+        for (size_t j = 0; r >= 0 && args && j < g_variant_n_children(args); j++) {
+                g_autoptr(GVariant) v = g_variant_get_child_value(args, j);
+
+                r = bus_message_append_gvariant(call, v);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_call(bus, call, BT_BOOT_TIMEOUT_USEC, error, ret_reply);
+}
+
+/* In a child that is the caller: makes call c and writes "ok REPLY" or "ERROR-NAME MESSAGE" to fd.
+ * No criterion here: the parent asserts. */
+_Noreturn static void run_call(const Caller *who, const Call *c, int fd) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int64_t deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
         FILE *out = fdopen(fd, "w");
+        int r;
 
-        if (!out || setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-            setresuid(NOBODY, NOBODY, NOBODY) < 0)
+        if (!out || setgroups(who->group ? 1 : 0, &who->group) < 0 || setresgid(who->gid, who->gid, who->gid) < 0 ||
+            setresuid(who->uid, who->uid, who->uid) < 0 || getuid() != who->uid)
                 _exit(EXIT_FAILURE);
-        fprintf(out, "uid %u\n", getuid());
-
         if (sd_bus_open_system(&bus) < 0)
                 _exit(EXIT_FAILURE);
 
-        for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-                g_autoptr(GVariant) args = calls[i].args ? g_variant_parse(NULL, calls[i].args, NULL, NULL, NULL)
-                                                         : NULL;
-                int r;
-
-                r = sd_bus_message_new_method_call(bus, &call, BT_BUS_NAME, calls[i].path, calls[i].interface,
-                                                   calls[i].member);
-                if (r < 0 || (calls[i].args && !args))
+        for (;;) {
+                sd_bus_error_free(&error);
+                reply = sd_bus_message_unref(reply);
+                r = call_once(bus, c, &reply, &error);
+                if (r == -EINVAL && !error.name)
                         _exit(EXIT_FAILURE);
-                /* Without interactive authorization, which is sd-bus's default: say so anyway. */
-                r = sd_bus_message_set_allow_interactive_authorization(call, false);
-                for (size_t j = 0; r >= 0 && args && j < g_variant_n_children(args); j++) {
-                        g_autoptr(GVariant) v = g_variant_get_child_value(args, j);
-
-                        r = bus_message_append_gvariant(call, v);
-                }
-                if (r < 0)
-                        _exit(EXIT_FAILURE);
-
-                r = sd_bus_call(bus, call, BT_TIMEOUT_USEC, &error, &reply);
-                if (r < 0) {
-                        fprintf(out, "%s %s\n", calls[i].label, error.name);
-                        continue;
-                }
-                fprintf(out, "%s ok", calls[i].label);
-                while (sd_bus_message_at_end(reply, /* complete= */ false) == 0) {
+                /* The agent still starting, a stop or kill still under way. */
+                if (r >= 0 || !who->wait_for_state || g_get_monotonic_time() > deadline ||
+                    !(sd_bus_error_has_name(&error, "org.microvm.Error.AgentUnavailable") ||
+                      sd_bus_error_has_name(&error, "org.microvm.Error.InvalidState")))
+                        break;
+                g_usleep(200000);
+        }
+        if (r < 0)
+                fprintf(out, "%s %s", error.name, strempty(error.message));
+        else {
+                fprintf(out, "ok");
+                /* Only what reads show: a console's descriptor is not text. */
+                while (c->kind == READ && sd_bus_message_at_end(reply, /* complete= */ false) == 0) {
                         g_autoptr(GVariant) v = NULL;
                         g_autofree char *shown = NULL;
 
@@ -96,72 +173,213 @@ _Noreturn static void run_as_nobody(int fd) {
                         shown = g_variant_print(v, TRUE);
                         fprintf(out, " %s", shown);
                 }
-                fputc('\n', out);
         }
-
-        if (fclose(out) != 0)
-                _exit(EXIT_FAILURE);
-        _exit(EXIT_SUCCESS);
+        _exit(fclose(out) == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 }
 
-/* The child's result line for a call, without the label. */
-static const char *result_of(char **lines, const char *label) {
-        size_t n = strlen(label);
-
-        for (char **l = lines; *l; l++)
-                if (strncmp(*l, label, n) == 0 && (*l)[n] == ' ')
-                        return *l + n + 1;
-        cr_assert_fail("%s: the unprivileged caller reported nothing", label);
-        return NULL;
-}
-
-Test(authorization, unprivileged) {
-        _cleanup_(bt_freep) BusTest *t = bt_new();
-        g_autofree char *path = NULL, *before = NULL, *output = NULL;
+/* Makes call c as who, in a child; its result (owned). */
+static char *call_as(const Caller *who, const Call *c) {
         GString *buf = g_string_new(NULL);
-        g_auto(GStrv) lines = NULL;
-        int fds[2], status;
         char chunk[1024];
+        int fds[2], status;
         ssize_t n;
         pid_t pid;
-
-        path = bt_create_vm(t, "itp-mine", "{'Kernel': <'/k'>, 'VCPUs': <uint32 2>}");
-        cr_assert_str_eq(path, VM_PATH, "created at %s", path);
-        bt_sync(t);
-        bt_clear_signals(t);
-        before = bt_snapshot(t);
 
         cr_assert(pipe2(fds, O_CLOEXEC) == 0);
         pid = fork();
         cr_assert(pid >= 0, "fork: %s", strerror(errno));
         if (pid == 0) {
                 close(fds[0]);
-                run_as_nobody(fds[1]);
+                run_call(who, c, fds[1]);
         }
         close(fds[1]);
         while ((n = read(fds[0], chunk, sizeof(chunk))) > 0)
                 g_string_append_len(buf, chunk, n);
         close(fds[0]);
         cr_assert(waitpid(pid, &status, 0) == pid);
-        output = g_string_free(buf, FALSE);
-        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the unprivileged caller failed:\n%s", output);
-        lines = g_strsplit(output, "\n", -1);
-        cr_assert_str_eq(lines[0], "uid 65534", "the caller is not nobody: %s", lines[0]);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: the caller failed: %s", c->label, buf->str);
+        return g_string_free(buf, FALSE);
+}
 
-        /* Polkit refuses every change, and every read goes through. */
+static const Call *find_call(const char *label) {
+        for (size_t i = 0; i < ELEMENTSOF(calls); i++)
+                if (streq(calls[i].label, label))
+                        return &calls[i];
+        cr_assert_fail("no call %s in the table", label);
+        return NULL;
+}
+
+static bool vm_exists(BusTest *t, const char *name) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        return bt_try_manager_call(t, "GetVM", g_variant_new("(s)", name), &error) >= 0;
+}
+
+static bool is_refusal(const char *result) {
+        return g_str_has_prefix(result, "org.freedesktop.DBus.Error.AccessDenied ") ||
+               g_str_has_prefix(result, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired ");
+}
+
+/* VM: the stand-in cloud-hypervisor (no KVM here), whose guest runs microvm-agent. */
+static void create_vm(BusTest *t) {
+        g_autofree char *fake = g_build_filename(getenv("MVM_SOURCE_ROOT"), "tests", "integration",
+                                                  "fake-hypervisor.py", NULL);
+        g_autofree char *out = NULL, *config = NULL, *behaviour = NULL;
+        const char *agent = getenv("MVM_AGENT");
+
+        cr_assert_not_null(agent, "MVM_AGENT names the installed microvm-agent");
+        cr_assert_eq(bt_run(&out, "mkdir -p " BIN_DIR " /etc/microvm " BT_STATE_DIR "/" VM " && ln -sf '%s' "
+                            BIN_DIR "/cloud-hypervisor", fake), 0, "%s", out);
+        bt_write_file(CONF, "[Hypervisors]\ncloud-hypervisor=" BIN_DIR "/cloud-hypervisor\n");
+        bt_make_image(IMAGE, "ext4");
+        behaviour = g_strdup_printf("{\"guest-agent\": \"%s\"}", agent);
+        bt_write_file(BT_STATE_DIR "/" VM "/fake-behaviour", behaviour);
+        config = bt_guest_config("", "'Hypervisor': <'cloud-hypervisor'>, 'VCPUs': <uint32 2>, "
+                                 "'Drives': <[{'Path': <'" IMAGE "'>, 'Root': <true>}]>");
+        g_free(bt_create_vm(t, VM, config));
+}
+
+/* The VM's State and the key files: what a refused call must leave as it was. */
+static char *observable(BusTest *t) {
+        g_autofree char *state = vm_exists(t, VM) ? bt_vm_state(t, VM) : g_strdup("none");
+        g_autofree char *files = bt_list_dir(BT_CONFIG_DIR);
+        g_autofree char *key = bt_read_file(BT_CONFIG_DIR "/" VM ".vm"), *key2 = bt_read_file(BT_CONFIG_DIR "/" VM2 ".vm");
+
+        return g_strdup_printf("State=%s\nfiles:\n%s\n%s\n%s", state, files, strempty(key), strempty(key2));
+}
+
+/* Waits until what a call left under way (a kill: the unit going down) has settled, up to 10 s. */
+static void settle(BusTest *t) {
+        g_autofree char *last = observable(t);
+
+        for (int i = 0; i < 33; i++) {
+                g_autofree char *now = NULL;
+
+                g_usleep(300000);
+                now = observable(t);
+                if (streq(now, last))
+                        return;
+                g_free(last);
+                last = TAKE_PTR(now);
+        }
+}
+
+/* Nobody may read everything and change nothing. Each change is tried in the state in which it
+ * would work: polkit refuses it and nothing changes; then root makes it, for the next. */
+Test(authorization, unprivileged, .timeout = 300) {
+        _cleanup_(bt_freep) BusTest *t = bt_new();
+        const Caller nobody = { .uid = NOBODY, .gid = NOBODY, .wait_for_state = true };
+        const Caller root = { .wait_for_state = true };
+
+        create_vm(t);
+        cr_assert(mkdir(SNAPSHOTS, 0700) == 0 || errno == EEXIST);
         for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
-                const char *result = result_of(lines, calls[i].label);
+                const Call *c = &calls[i];
+                g_autofree char *before = observable(t), *result = call_as(&nobody, c), *after = observable(t);
+                g_autofree char *done = NULL;
 
-                if (!calls[i].reply)
-                        cr_assert(streq(result, "org.freedesktop.DBus.Error.AccessDenied") ||
-                                  streq(result, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"),
-                                  "%s as nobody: %s, expected AccessDenied", calls[i].label, result);
-                else
-                        cr_assert(g_str_has_prefix(result, "ok ") && strstr(result, calls[i].reply),
-                                  "%s as nobody: %s, expected a reply with %s", calls[i].label, result,
-                                  calls[i].reply);
+                if (c->kind == READ) {
+                        cr_expect(g_str_has_prefix(result, "ok") && strstr(result, c->reply),
+                                  "%s as nobody: %s, expected an answer with %s", c->label, result, c->reply);
+                        continue;
+                }
+                cr_expect(is_refusal(result), "%s as nobody: %s, expected AccessDenied", c->label, result);
+                cr_expect_str_eq(after, before, "%s as nobody changed something", c->label);
+                done = call_as(&root, c);
+                cr_assert(g_str_has_prefix(done, "ok"), "%s as root: %s", c->label, done);
+                settle(t);
+        }
+        cr_expect(!vm_exists(t, VM), "root deleted it at the end");
+}
+
+/* With the example rule, a member of the group does everything, through every method. */
+Test(authorization, group_rule, .timeout = 300) {
+        _cleanup_(bt_freep) BusTest *t = bt_new();
+        g_autofree char *rule = g_build_filename(getenv("MVM_SOURCE_ROOT"), "polkit", "50-microvm-group.rules", NULL);
+        g_autofree char *out = NULL;
+        struct passwd *pw;
+        struct group *gr;
+        struct stat st;
+        Caller op = { .wait_for_state = true };
+
+        cr_assert_eq(bt_run(&out, "groupadd --system " GROUP " && useradd --no-create-home --gid " GROUP " " OPERATOR
+                            " && mkdir -p " SNAPSHOTS " && chown " OPERATOR ": " SNAPSHOTS " && cp '%s' " GROUP_RULE,
+                            rule), 0, "%s", out);
+        pw = getpwnam(OPERATOR);
+        gr = getgrnam(GROUP);
+        cr_assert(pw && gr);
+        op.uid = pw->pw_uid;
+        op.gid = pw->pw_gid;
+        op.group = gr->gr_gid;
+        /* polkitd reads new rules when it notices them. */
+        g_usleep(1500000);
+        create_vm(t);
+
+        for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
+                g_autofree char *result = call_as(&op, &calls[i]);
+
+                cr_expect(g_str_has_prefix(result, "ok") && strstr(result, calls[i].kind == READ ? calls[i].reply : ""),
+                          "%s as a member of %s: %s", calls[i].label, GROUP, result);
         }
 
-        /* Nothing was created, changed or deleted, and nothing was announced. */
-        bt_assert_unchanged(t, before, "as nobody");
+        /* What the calls did: both VMs are gone, the snapshots are the caller's. */
+        cr_expect(!vm_exists(t, VM) && !vm_exists(t, VM2), "both VMs deleted");
+        cr_expect(stat(SNAPSHOTS "/one", &st) == 0 && st.st_uid == op.uid, "the first snapshot is the caller's");
+        cr_expect(stat(SNAPSHOTS "/two", &st) == 0 && st.st_uid == op.uid, "the second snapshot is the caller's");
+}
+
+/* A check polkit takes 3 s over (a rule that waits) holds up that call only: meanwhile microvmd
+ * answers others at once. */
+Test(authorization, slow_check) {
+        _cleanup_(bt_freep) BusTest *t = bt_new();
+        const Call *create = find_call("CreateVM");
+        int64_t start, slowest = 0;
+        int fds[2], status;
+        char result[512] = {};
+        ssize_t n;
+        pid_t pid;
+
+        bt_write_file(SLOW_RULE, "polkit.addRule(function(action, subject) {\n"
+                                 "        if (action.id == \"org.microvm.manage\" && action.lookup(\"vm\") == \"" VM2 "\") {\n"
+                                 "                polkit.spawn([\"/bin/sleep\", \"3\"]);\n"
+                                 "                return polkit.Result.NO;\n"
+                                 "        }\n"
+                                 "        return polkit.Result.NOT_HANDLED;\n"
+                                 "});\n");
+        g_usleep(1500000);
+
+        cr_assert(pipe2(fds, O_CLOEXEC) == 0);
+        start = g_get_monotonic_time();
+        pid = fork();
+        cr_assert(pid >= 0);
+        if (pid == 0) {
+                _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                FILE *out = fdopen(fds[1], "w");
+
+                close(fds[0]);
+                if (!out || setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+                    setresuid(NOBODY, NOBODY, NOBODY) < 0 || sd_bus_open_system(&bus) < 0)
+                        _exit(EXIT_FAILURE);
+                (void) call_once(bus, create, NULL, &error);
+                fprintf(out, "%s", strempty(error.name));
+                _exit(fclose(out) == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+        }
+        close(fds[1]);
+
+        /* While the check is pending, other calls are answered. */
+        while (g_get_monotonic_time() - start < 2 * G_USEC_PER_SEC) {
+                int64_t before = g_get_monotonic_time();
+
+                g_variant_unref(bt_manager_call(t, "ListVMs", NULL, "ListVMs during a slow check"));
+                slowest = MAX(slowest, g_get_monotonic_time() - before);
+                g_usleep(100000);
+        }
+        n = read(fds[0], result, sizeof(result) - 1);
+        close(fds[0]);
+        cr_assert(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        cr_expect_geq(g_get_monotonic_time() - start, 2500000, "the check took polkit's time");
+        cr_expect(n > 0 && streq(result, "org.freedesktop.DBus.Error.AccessDenied"), "refused: %s", result);
+        cr_expect_lt(slowest, 500000, "ListVMs took up to %" PRId64 " µs while the check was pending", slowest);
+        cr_expect(!vm_exists(t, VM2), "nothing created");
 }
