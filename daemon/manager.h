@@ -21,6 +21,7 @@ struct Manager {
         char *default_bridge;      /* owned; for NICs without Bridge= */
         unsigned n_sync_pending;   /* answers from systemd still due before we take the bus name */
         bool synced;
+        bool machined_missing;     /* systemd-machined is not there: VMs are not registered with it */
 };
 
 /* default_bridge: from --bridge, or NULL for microvmd.conf's. */

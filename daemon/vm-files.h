@@ -39,6 +39,9 @@ int vm_state_dir(const char *name, char **ret);
  * microvmd, which must not go by a key file changed since. */
 #define MVM_HYPERVISOR_FILE    "hypervisor"
 
+/* In the runtime directory: the TAP devices this run created, one name a line. */
+#define MVM_TAPS_FILE          "taps"
+
 /* The accelerator probe's verdict and the TSC rate, per boot. */
 #define MVM_KVM_PROBE_CACHE    MVM_RUNSTATEDIR "/microvm/kvm-probe"
 #define MVM_TSC_KHZ_CACHE      MVM_RUNSTATEDIR "/microvm/tsc-khz"

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "manager.h"
 #include "vm-files.h"
+#include "vm-machine.h"
 #include "vm-unit.h"
 
 bool vm_has_pending_job(const VM *vm) {
@@ -330,6 +331,8 @@ int vm_apply_unit_properties(VM *vm, sd_bus_message *msg) {
         vm_emit_properties_changed(vm, changed);
         if (unit_changed)
                 vm_update_state(vm);
+        /* MainPID comes with the service's properties, the state with the unit's. */
+        vm_machine_follow_state(vm);
         return 0;
 }
 

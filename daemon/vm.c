@@ -17,6 +17,7 @@
 #include "vm-console.h"
 #include "vm-qmp.h"
 #include "vm-api.h"
+#include "vm-machine.h"
 #include "vm-poweroff.h"
 #include "backend.h"
 
@@ -84,6 +85,7 @@ VM *vm_free(VM *vm) {
         vm_qmp_free(vm);
         vm_api_free(vm);
         vm_poweroff_free(vm);
+        vm_machine_free(vm);
         free(vm->unit_path);
         free(vm->active_state);
         free(vm->unit_result);
@@ -221,4 +223,5 @@ void vm_set_state(VM *vm, VMState state) {
         vm_qmp_follow_state(vm);
         vm_api_follow_state(vm);
         vm_poweroff_follow_state(vm);
+        vm_machine_follow_state(vm);
 }

@@ -67,6 +67,9 @@ typedef struct VM {
         VMQmp *qmp;
         VMApi *api;             /* Firecracker's and cloud-hypervisor's REST API (vm-api.c) */
         VMPoweroff *poweroff;   /* following the journal for a poweroff the hypervisor outlives */
+        /* Registered with systemd-machined for this leader PID (vm-machine.c); 0: not registered. */
+        uint32_t machine_leader;
+        sd_bus_slot *machine_slot;
         const Backend *backend; /* the hypervisor of this run, as its start recorded it; NULL: not running */
         bool hypervisor_paused; /* QEMU's run state is not "running" */
         bool frozen;            /* systemd froze the unit's processes ("systemctl freeze") */

@@ -430,8 +430,6 @@ static int launch_check_links(const Launch *l, NetSocket *sk, const Config *conf
         return 0;
 }
 
-#define MVM_TAPS_FILE "taps"
-
 static int launch_taps_path(const Launch *l, char **ret) {
         return asprintf(ret, "%s/" MVM_TAPS_FILE, l->runtime_dir) < 0 ? -ENOMEM : 0;
 }
