@@ -22,6 +22,7 @@
 #define RULES_DIR "/etc/polkit-1/rules.d"
 #define GROUP_RULE RULES_DIR "/50-microvm-group.rules"
 #define SLOW_RULE RULES_DIR "/40-microvm-test-slow.rules"
+#define ASK_RULE RULES_DIR "/40-microvm-test-ask.rules"
 #define CONF "/etc/microvm/microvmd.conf"
 #define BIN_DIR "/var/lib/microvm-test-bin"
 #define IMAGE "/var/lib/microvm-test-images/itp/root.img"
@@ -102,6 +103,7 @@ static void cleanup(void) {
         bt_cleanup_prefix(PREFIX);
         (void) unlink(GROUP_RULE);
         (void) unlink(SLOW_RULE);
+        (void) unlink(ASK_RULE);
         (void) unlink(CONF);
         (void) bt_run(NULL, "userdel " OPERATOR " 2>/dev/null; groupdel " GROUP " 2>/dev/null; rm -rf " BIN_DIR " "
                       SNAPSHOTS " %s", "/var/lib/microvm-test-images/itp");
@@ -109,7 +111,8 @@ static void cleanup(void) {
 
 TestSuite(authorization, .init = cleanup, .fini = cleanup);
 
-static int call_once(sd_bus *bus, const Call *c, sd_bus_message **ret_reply, sd_bus_error *error) {
+static int call_once_interactive(sd_bus *bus, const Call *c, bool interactive, sd_bus_message **ret_reply,
+                                 sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         g_autoptr(GVariant) args = c->args ? g_variant_parse(NULL, c->args, NULL, NULL, NULL) : NULL;
         int r;
@@ -117,9 +120,8 @@ static int call_once(sd_bus *bus, const Call *c, sd_bus_message **ret_reply, sd_
         if (c->args && !args)
                 return -EINVAL;
         r = sd_bus_message_new_method_call(bus, &call, BT_BUS_NAME, c->path, c->interface, c->member);
-        /* Without interactive authorization, which is sd-bus's default: say so anyway. */
         if (r >= 0)
-                r = sd_bus_message_set_allow_interactive_authorization(call, false);
+                r = sd_bus_message_set_allow_interactive_authorization(call, interactive);
         for (size_t j = 0; r >= 0 && args && j < g_variant_n_children(args); j++) {
                 g_autoptr(GVariant) v = g_variant_get_child_value(args, j);
 
@@ -128,6 +130,11 @@ static int call_once(sd_bus *bus, const Call *c, sd_bus_message **ret_reply, sd_
         if (r < 0)
                 return r;
         return sd_bus_call(bus, call, BT_BOOT_TIMEOUT_USEC, error, ret_reply);
+}
+
+/* Without interactive authorization, which is sd-bus's default: said anyway. */
+static int call_once(sd_bus *bus, const Call *c, sd_bus_message **ret_reply, sd_bus_error *error) {
+        return call_once_interactive(bus, c, false, ret_reply, error);
 }
 
 /* In a child that is the caller: makes call c and writes "ok REPLY" or "ERROR-NAME MESSAGE" to fd.
@@ -381,5 +388,50 @@ Test(authorization, slow_check) {
         cr_expect_geq(g_get_monotonic_time() - start, 2500000, "the check took polkit's time");
         cr_expect(n > 0 && streq(result, "org.freedesktop.DBus.Error.AccessDenied"), "refused: %s", result);
         cr_expect_lt(slowest, 500000, "ListVMs took up to %" PRId64 " µs while the check was pending", slowest);
+        cr_expect(!vm_exists(t, VM2), "nothing created");
+}
+
+/* Where polkit would ask for a password, a caller that did not allow interaction hears so
+ * (InteractiveAuthorizationRequired). One that did is passed on to polkit as such, which would ask
+ * its authentication agent; with none registered polkit answers the same, and nothing is done. */
+Test(authorization, interactive_flag) {
+        _cleanup_(bt_freep) BusTest *t = bt_new();
+        const Call *create = find_call("CreateVM");
+
+        bt_write_file(ASK_RULE, "polkit.addRule(function(action, subject) {\n"
+                                "        if (action.id == \"org.microvm.manage\" && action.lookup(\"vm\") == \"" VM2 "\")\n"
+                                "                return polkit.Result.AUTH_ADMIN;\n"
+                                "        return polkit.Result.NOT_HANDLED;\n"
+                                "});\n");
+        g_usleep(1500000);
+
+        for (int interactive = 0; interactive <= 1; interactive++) {
+                int fds[2], status;
+                char result[512] = {};
+                pid_t pid;
+
+                cr_assert(pipe2(fds, O_CLOEXEC) == 0);
+                pid = fork();
+                cr_assert(pid >= 0);
+                if (pid == 0) {
+                        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+                        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                        FILE *out = fdopen(fds[1], "w");
+
+                        close(fds[0]);
+                        if (!out || setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+                            setresuid(NOBODY, NOBODY, NOBODY) < 0 || sd_bus_open_system(&bus) < 0)
+                                _exit(EXIT_FAILURE);
+                        (void) call_once_interactive(bus, create, interactive, NULL, &error);
+                        fprintf(out, "%s", strempty(error.name));
+                        _exit(fclose(out) == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+                }
+                close(fds[1]);
+                (void) read(fds[0], result, sizeof(result) - 1);
+                close(fds[0]);
+                cr_assert(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+                cr_expect_str_eq(result, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
+                                 "interactive=%d: %s", interactive, result);
+        }
         cr_expect(!vm_exists(t, VM2), "nothing created");
 }
