@@ -328,7 +328,10 @@ int vm_apply_unit_properties(VM *vm, sd_bus_message *msg) {
         if (r < 0)
                 return r;
 
-        vm_emit_properties_changed(vm, changed);
+        /* MainPID and StartedAt read as 0 while the VM is not active: a change behind that (systemd
+         * unloading the stopped unit, whenever it does) changes nothing a client sees. */
+        if (vm_state_is_active(vm->state) > 0)
+                vm_emit_properties_changed(vm, changed);
         if (unit_changed)
                 vm_update_state(vm);
         /* MainPID comes with the service's properties, the state with the unit's. */

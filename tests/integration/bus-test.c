@@ -393,8 +393,18 @@ void bt_assert_unchanged(BusTest *t, const char *before, const char *what) {
         g_autofree char *after = NULL;
 
         bt_sync(t);
-        for (size_t i = 0; i < ELEMENTSOF(members); i++)
-                cr_assert_eq(bt_count_signals(t, NULL, members[i]), 0, "%s: %s was sent", what, members[i]);
+        for (size_t i = 0; i < ELEMENTSOF(members); i++) {
+                g_autoptr(GString) sent = g_string_new(NULL);
+
+                for (size_t k = 0; k < t->n_signals; k++)
+                        if (streq(t->signals[k].member, members[i])) {
+                                g_autofree char *body = t->signals[k].body ? g_variant_print(t->signals[k].body, FALSE)
+                                                                           : g_strdup("");
+
+                                g_string_append_printf(sent, "\n  %s %s", t->signals[k].path, body);
+                        }
+                cr_assert_eq(sent->len, 0, "%s: %s was sent:%s", what, members[i], sent->str);
+        }
 
         bt_assert_no_temp_files(what);
         after = bt_snapshot(t);
