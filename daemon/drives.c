@@ -43,21 +43,11 @@ static bool hypervisor_takes_qcow2(const char *hypervisor) {
         return !streq(hypervisor, "firecracker");
 }
 
-static const char *drive_string(const ConfigGroup *d, ConfigKeyId id, GVariant **holder) {
-        *holder = config_group_get(d, id);
-        return g_variant_get_string(*holder, NULL);
-}
-
-static bool drive_is_root(const ConfigGroup *d) {
-        g_autoptr(GVariant) v = config_group_get(d, CONFIG_DRIVE_ROOT);
-        return g_variant_get_boolean(v);
-}
-
 static int drive_check(const Config *c, size_t i, const DiskProbe *p, char **ret_problem) {
         const ConfigGroup *d = &c->groups[CONFIG_SECTION_DRIVE][i];
         const char *hypervisor = config_get_string(c, CONFIG_HYPERVISOR);
         g_autoptr(GVariant) h = NULL;
-        const char *format = drive_string(d, CONFIG_DRIVE_FORMAT, &h);
+        const char *format = config_group_get_string(d, CONFIG_DRIVE_FORMAT, &h);
         int r;
 
         /* Format=raw of a qcow2 image is allowed: the guest then sees the file's bytes as they are. */
@@ -69,7 +59,8 @@ static int drive_check(const Config *c, size_t i, const DiskProbe *p, char **ret
                             "raw images: convert it (qemu-img convert -O raw '%s' NEW.img) and use that",
                             i, p->path, hypervisor, p->path);
 
-        if (drive_is_root(d) && !kernel_command_line_has(config_get_string(c, CONFIG_KERNEL_COMMAND_LINE), "root")) {
+        if (config_group_get_bool(d, CONFIG_DRIVE_ROOT) &&
+            !kernel_command_line_has(config_get_string(c, CONFIG_KERNEL_COMMAND_LINE), "root")) {
                 g_autofree char *problem = NULL;
                 _cleanup_free_ char *args = NULL;
 
@@ -88,7 +79,7 @@ int drives_probe(const Config *c, DriveProbes *ret, char **ret_problem) {
         d.probes = g_new0(DiskProbe, n);
         for (size_t i = 0; i < n; i++) {
                 g_autoptr(GVariant) h = NULL;
-                const char *path = drive_string(&c->groups[CONFIG_SECTION_DRIVE][i], CONFIG_DRIVE_PATH, &h);
+                const char *path = config_group_get_string(&c->groups[CONFIG_SECTION_DRIVE][i], CONFIG_DRIVE_PATH, &h);
                 _cleanup_free_ char *problem = NULL;
 
                 r = disk_probe(path, &d.probes[i], &problem);
@@ -118,14 +109,14 @@ int drives_fill_config(Config *c, const DriveProbes *probes, char **ret_problem)
                 const DiskProbe *p = &probes->probes[i];
                 g_autoptr(GVariant) h = NULL;
 
-                if (streq(drive_string(d, CONFIG_DRIVE_FORMAT, &h), "auto")) {
+                if (streq(config_group_get_string(d, CONFIG_DRIVE_FORMAT, &h), "auto")) {
                         r = config_group_set(d, CONFIG_DRIVE_FORMAT,
                                              g_variant_new_string(disk_format_to_string(p->format)), ret_problem);
                         if (r < 0)
                                 return r;
                 }
 
-                if (drive_is_root(d) && !kernel_command_line_has(cmdline, "root")) {
+                if (config_group_get_bool(d, CONFIG_DRIVE_ROOT) && !kernel_command_line_has(cmdline, "root")) {
                         _cleanup_free_ char *args = NULL, *problem = NULL;
                         g_auto(GStrv) words = NULL;
 
