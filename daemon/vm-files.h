@@ -39,6 +39,10 @@ int vm_state_dir(const char *name, char **ret);
  * microvmd, which must not go by a key file changed since. */
 #define MVM_HYPERVISOR_FILE    "hypervisor"
 
+/* In the runtime directory: the unit's invocation ID for this run ($INVOCATION_ID, one line), which
+ * marks this run's entries in the journal. */
+#define MVM_INVOCATION_FILE    "invocation"
+
 /* In the runtime directory: the TAP devices this run created, one name a line. */
 #define MVM_TAPS_FILE          "taps"
 

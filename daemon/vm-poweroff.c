@@ -8,6 +8,7 @@
 
 #include "backend.h"
 #include "console-journal.h"
+#include "fileio.h"
 #include "log.h"
 #include "manager.h"
 #include "vm-files.h"
@@ -57,11 +58,7 @@ static void vm_poweroff_scan(VM *vm) {
         while ((r = sd_journal_next(j)) > 0) {
                 const void *data;
                 size_t length;
-                uint64_t usec;
 
-                /* Entries of earlier runs are older than this run's start. */
-                if (sd_journal_get_realtime_usec(j, &usec) < 0 || usec < vm->started_at)
-                        continue;
                 if (sd_journal_get_data(j, "MESSAGE", &data, &length) < 0)
                         continue;
                 if (console_line_is_poweroff((const char *) data + strlen("MESSAGE="), length - strlen("MESSAGE="))) {
@@ -83,7 +80,7 @@ static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userda
 }
 
 static int vm_poweroff_watch(VM *vm) {
-        _cleanup_free_ char *match = NULL;
+        _cleanup_free_ char *dir = NULL, *path = NULL, *id = NULL, *match = NULL;
         VMPoweroff *p;
         int fd, r;
 
@@ -92,13 +89,21 @@ static int vm_poweroff_watch(VM *vm) {
                 return -ENOMEM;
         vm->poweroff = p;
 
-        if (asprintf(&match, "_SYSTEMD_UNIT=%s", vm->unit) < 0)
+        /* This run's entries only, all of them: a poweroff of an earlier run is no reason to stop
+         * this one, and one before microvmd started following is. */
+        if (vm_runtime_dir(vm->name, &dir) < 0 || asprintf(&path, "%s/" MVM_INVOCATION_FILE, dir) < 0)
+                return -ENOMEM;
+        r = read_file(path, &id, NULL);
+        if (r < 0)
+                return r;
+        id[strcspn(id, "\n")] = '\0';
+        if (asprintf(&match, "_SYSTEMD_INVOCATION_ID=%s", id) < 0)
                 return -ENOMEM;
         r = sd_journal_open(&p->journal, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
         if (r >= 0)
                 r = sd_journal_add_match(p->journal, match, 0);
         if (r >= 0)
-                r = sd_journal_seek_realtime_usec(p->journal, vm->started_at);
+                r = sd_journal_seek_head(p->journal);
         if (r < 0)
                 return r;
         fd = sd_journal_get_fd(p->journal);
@@ -121,8 +126,7 @@ void vm_poweroff_follow_state(VM *vm) {
                         vm_poweroff_free(vm);
                 return;
         }
-        if (vm->poweroff || !backend || backend->exits_on_poweroff || !vm->manager || !vm->manager->event ||
-            vm->started_at == 0)
+        if (vm->poweroff || !backend || backend->exits_on_poweroff || !vm->manager || !vm->manager->event)
                 return;
         r = vm_poweroff_watch(vm);
         if (r < 0)

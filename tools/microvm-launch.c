@@ -199,7 +199,8 @@ static int launch_runtime_path(const Launch *l, const char *file, char **ret) {
         return asprintf(ret, "%s/%s", l->runtime_dir, file) < 0 ? -ENOMEM : 0;
 }
 
-/* What the hypervisor needs in the runtime directory before it starts: which one this run is, no
+/* What the hypervisor needs in the runtime directory before it starts: which one this run is (and
+ * the run's invocation ID), no
  * sockets of an earlier run (Firecracker refuses to bind over them, and cloud-hypervisor binds its
  * serial socket itself), its configuration file and its log. */
 static int launch_write_backend_files(const Launch *l, const Backend *backend, const BackendContext *ctx) {
@@ -212,6 +213,18 @@ static int launch_write_backend_files(const Launch *l, const Backend *backend, c
         r = write_file_atomic(path, line, strlen(line), 0644);
         if (r < 0)
                 return start_failed(l, r, MVM_ERROR_SYSTEM_FAILURE, "Cannot write %s: %m.", path);
+
+        /* Only this run's journal entries may say its guest powered off. */
+        if (getenv("INVOCATION_ID")) {
+                path = mfree(path);
+                line = mfree(line);
+                if (launch_runtime_path(l, MVM_INVOCATION_FILE, &path) < 0 ||
+                    asprintf(&line, "%s\n", getenv("INVOCATION_ID")) < 0)
+                        return log_oom();
+                r = write_file_atomic(path, line, strlen(line), 0644);
+                if (r < 0)
+                        return start_failed(l, r, MVM_ERROR_SYSTEM_FAILURE, "Cannot write %s: %m.", path);
+        }
 
         for (size_t i = 0; backend->control == BACKEND_CONTROL_HTTP && i < ELEMENTSOF(stale); i++) {
                 path = mfree(path);

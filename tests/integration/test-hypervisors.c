@@ -371,6 +371,17 @@ Test(hypervisors, agent_over_vsock) {
                 stop_reason = bt_vm_property(t, name, "StopReason");
                 cr_expect_str_eq(g_variant_get_string(stop_reason, NULL), "guest-poweroff", "%s: why it stopped", hv);
                 bt_assert_vm_unit_gone(name, hv);
+
+                /* The last run's poweroff is in the unit's journal: the next run goes on all the same. */
+                bt_clear_signals(t);
+                bt_start_vm(t, name);
+                cr_assert_not_null(bt_wait_signal(t, path, BT_VM_INTERFACE, "Ready", BT_TIMEOUT_USEC),
+                                   "%s: Ready once more", hv);
+                g_usleep(2 * G_USEC_PER_SEC);
+                g_free(reason);
+                reason = bt_vm_state(t, name);
+                cr_expect_str_eq(reason, "running", "%s: a new run is not stopped for an old poweroff", hv);
+                g_free(bt_stop_vm(t, name, BT_STOP_TIMEOUT_USEC));
         }
 }
 
