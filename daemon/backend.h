@@ -30,6 +30,15 @@ typedef struct BackendContext {
         bool vsock;                 /* the host can give the guest a vsock device (QEMU: /dev/vhost-vsock;
                                      * Firecracker and cloud-hypervisor always have their hybrid one) */
         bool restore;               /* start paused, waiting for a snapshot's state instead of booting */
+        /* What the hypervisor inherits open instead of opening itself, for a backend with takes_fds:
+         * drive i's image, opened read-only or read-write as the drive is, and NIC i's TAP device.
+         * The unit's privileged preparation opens them; the hypervisor could not. NULL: by path and
+         * by name. */
+        const int *drive_fds;
+        /* For a read-write drive, the image opened read-only as well, which QEMU asks for too: -EBADF
+         * where there is none. Only with drive_fds. */
+        const int *drive_ro_fds;
+        const int *tap_fds;
 } BackendContext;
 
 /* How the unit and microvmd drive the hypervisor once it runs. */
@@ -46,6 +55,7 @@ typedef struct Backend {
          * its translated code besides). The unit's MemoryMax= is MemoryMiB plus this. */
         uint64_t overhead_mib[_ACCELERATOR_MAX];
         bool kvm_only;              /* no TCG: Accelerator=tcg is refused, auto means KVM */
+        bool takes_fds;             /* takes drives and TAP devices as inherited descriptors */
         BackendControl control;
         /* The guest's serial console is MVM_SERIAL_SOCKET, which microvmd connects to; false: it is
          * the hypervisor's standard output, the unit's journal. */

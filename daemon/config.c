@@ -88,6 +88,10 @@ ConfigGroup *config_singleton(Config *c, ConfigSection section) {
         return config_append_group(c, section);
 }
 
+int config_set(Config *c, ConfigKeyId id, GVariant *value, char **ret_problem) {
+        return config_group_set(config_singleton(c, config_key_get(id)->section), id, value, ret_problem);
+}
+
 static const ConfigGroup *config_singleton_const(const Config *c, ConfigSection section) {
         return c->n_groups[section] > 0 ? &c->groups[section][0] : NULL;
 }

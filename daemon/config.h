@@ -33,6 +33,8 @@ ConfigGroup *config_append_group(Config *c, ConfigSection section);
 
 /* Sets a value (takes a new reference) after checking it; -EINVAL with the problem otherwise. */
 int config_group_set(ConfigGroup *g, ConfigKeyId id, GVariant *value, char **ret_problem);
+/* The same for a key of a section that is not repeated ([VM], [Boot], …). */
+int config_set(Config *c, ConfigKeyId id, GVariant *value, char **ret_problem);
 
 /* Effective values of keys in sections that do not repeat: set, else the default. */
 GVariant *config_get(const Config *c, ConfigKeyId id);     /* new reference; NULL: required and unset */

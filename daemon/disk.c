@@ -284,11 +284,9 @@ static int probe_qcow2(int fd, const char *path, uint64_t *ret_size, char **ret_
         return 1;
 }
 
-/* Opens path for probing and finds its size, or says why it cannot be a drive. */
-static int open_image(const char *path, int *ret_fd, uint64_t *ret_size, char **ret_problem) {
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st;
-        uint64_t size;
+/* Opens path for probing, or says why it cannot be opened. */
+static int open_image(const char *path, int *ret_fd, char **ret_problem) {
+        int fd;
 
         /* O_NONBLOCK: a FIFO must be refused, not waited on. */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -307,6 +305,15 @@ static int open_image(const char *path, int *ret_fd, uint64_t *ret_size, char **
                         return problem(ret_problem, r, "'%s' cannot be opened: %s", path, strerror(-r));
                 }
         }
+        *ret_fd = fd;
+        return 0;
+}
+
+/* The size of the opened image, or why it cannot be a drive. */
+static int image_size(int fd, const char *path, uint64_t *ret_size, char **ret_problem) {
+        struct stat st;
+        uint64_t size;
+
         if (fstat(fd, &st) < 0)
                 return problem(ret_problem, negative_errno(), "'%s' cannot be examined: %m", path);
         if (S_ISDIR(st.st_mode))
@@ -324,27 +331,37 @@ static int open_image(const char *path, int *ret_fd, uint64_t *ret_size, char **
         if (size == 0)
                 return problem(ret_problem, -EINVAL, "'%s' is empty: give it contents (mkfs.ext4, "
                                "qemu-img create) or at least a size (truncate -s) first", path);
-
-        *ret_fd = TAKE_FD(fd);
         *ret_size = size;
         return 0;
 }
 
 int disk_probe(const char *path, DiskProbe *ret, char **ret_problem) {
-        _cleanup_(disk_probe_done) DiskProbe p = { .format = DISK_FORMAT_RAW };
-        _cleanup_(blkid_free_probe_nullp) blkid_probe pr = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
 
         assert(path);
+
+        /* One descriptor for every check and both probes, rather than blkid_new_probe_from_filename():
+         * the open's own errno says why a path is no drive, and nothing can swap the file in between. */
+        r = open_image(path, &fd, ret_problem);
+        if (r < 0)
+                return r;
+        return disk_probe_fd(path, fd, ret, ret_problem);
+}
+
+int disk_probe_fd(const char *path, int fd, DiskProbe *ret, char **ret_problem) {
+        _cleanup_(disk_probe_done) DiskProbe p = { .format = DISK_FORMAT_RAW };
+        _cleanup_(blkid_free_probe_nullp) blkid_probe pr = NULL;
+        int r;
+
+        assert(path);
+        assert(fd >= 0);
         assert(ret);
 
         p.path = strdup(path);
         if (!p.path)
                 return -ENOMEM;
-        /* One descriptor for every check and both probes, rather than blkid_new_probe_from_filename():
-         * the open's own errno says why a path is no drive, and nothing can swap the file in between. */
-        r = open_image(path, &fd, &p.size, ret_problem);
+        r = image_size(fd, path, &p.size, ret_problem);
         if (r < 0)
                 return r;
 

@@ -67,6 +67,11 @@ typedef struct DiskProbe {
  *   -EIO          reading it failed */
 int disk_probe(const char *path, DiskProbe *ret, char **ret_problem);
 
+/* The same for an image already open (at least for reading) as fd, which stays open; path names it
+ * in the probe and the messages. For a process that was handed the image rather than the right to
+ * open it. */
+int disk_probe_fd(const char *path, int fd, DiskProbe *ret, char **ret_problem);
+
 /* Frees the probe's contents; the struct itself is the caller's. */
 void disk_probe_done(DiskProbe *p);
 

@@ -72,6 +72,10 @@ static int drive_check(const Config *c, size_t i, const DiskProbe *p, char **ret
 }
 
 int drives_probe(const Config *c, DriveProbes *ret, char **ret_problem) {
+        return drives_probe_fds(c, NULL, ret, ret_problem);
+}
+
+int drives_probe_fds(const Config *c, const int *fds, DriveProbes *ret, char **ret_problem) {
         _cleanup_(drive_probes_done) DriveProbes d = {};
         size_t n = c->n_groups[CONFIG_SECTION_DRIVE];
         int r;
@@ -82,7 +86,7 @@ int drives_probe(const Config *c, DriveProbes *ret, char **ret_problem) {
                 const char *path = config_group_get_string(&c->groups[CONFIG_SECTION_DRIVE][i], CONFIG_DRIVE_PATH, &h);
                 _cleanup_free_ char *problem = NULL;
 
-                r = disk_probe(path, &d.probes[i], &problem);
+                r = fds ? disk_probe_fd(path, fds[i], &d.probes[i], &problem) : disk_probe(path, &d.probes[i], &problem);
                 if (r < 0)
                         return fail(ret_problem, r, "Drives[%zu]: %s", i, problem ?: strerror(-r));
                 d.n++;

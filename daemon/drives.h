@@ -22,6 +22,9 @@ void drive_probes_done(DriveProbes *d);
  * ("Drives[1] '/srv/data.img': …") and says what to do (g_free()). */
 int drives_probe(const Config *c, DriveProbes *ret, char **ret_problem);
 
+/* The same with the images open already: fds[i] is drive i's (see disk_probe_fd()). */
+int drives_probe_fds(const Config *c, const int *fds, DriveProbes *ret, char **ret_problem);
+
 /* Completes c for a start with what the probes found: each Format=auto is replaced by the format
  * the image has, and the kernel command line gets root= and rootfstype= for the root drive where
  * KernelCommandLine= does not set them. The probes must be drives_probe()'s of c. */

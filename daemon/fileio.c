@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -154,4 +155,43 @@ int rm_rf(const char *path) {
         if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
                 return errno == ENOENT ? 0 : negative_errno();
         return 0;
+}
+
+int copy_file(const char *from, const char *to, uid_t uid, gid_t gid, mode_t mode) {
+        _cleanup_close_ int in = -EBADF, out = -EBADF;
+        int r = 0;
+
+        in = open(from, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (in < 0)
+                return -errno;
+        out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (out < 0)
+                return -errno;
+        if (fchown(out, uid, gid) < 0)
+                r = -errno;
+        while (r >= 0) {
+                ssize_t n = copy_file_range(in, NULL, out, NULL, SSIZE_MAX, 0);
+
+                if (n < 0 && IN_SET(errno, EXDEV, EINVAL, EOPNOTSUPP, ENOSYS))
+                        break;          /* between filesystems the kernel does not copy: by hand */
+                if (n < 0)
+                        r = -errno;
+                else if (n == 0)
+                        goto done;
+        }
+        while (r >= 0) {
+                char buf[64 * 1024];
+                ssize_t n = read(in, buf, sizeof(buf));
+
+                if (n < 0)
+                        r = -errno;
+                else if (n == 0)
+                        break;
+                else
+                        r = write_full(out, buf, (size_t) n);
+        }
+done:
+        if (r < 0)
+                (void) unlink(to);
+        return r;
 }

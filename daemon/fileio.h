@@ -22,6 +22,10 @@ int write_file_atomic(const char *path, const char *contents, size_t size, mode_
 /* Removes path and makes the removal durable (fsync of the directory). */
 int unlink_durable(const char *path);
 
+/* Copies the regular file from to a new file to (the kernel's copy, a reflink where the filesystem
+ * can), owned by uid:gid with mode. On failure to is not left. Blocking. */
+int copy_file(const char *from, const char *to, uid_t uid, gid_t gid, mode_t mode);
+
 /* Creates a directory and its missing parents. */
 int mkdir_parents(const char *path, mode_t mode);
 

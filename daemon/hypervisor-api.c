@@ -4,8 +4,10 @@
 
 #include <json-c/json.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "hypervisor-api.h"
+#include "strv.h"
 #include "json-util.h"
 
 void api_request_done(ApiRequest *r) {
@@ -23,6 +25,40 @@ const char *api_snapshot_memory_suffix(const Backend *b) {
 
 bool api_snapshot_is_directory(const Backend *b) {
         return streq(b->name, "cloud-hypervisor");
+}
+
+/* What cloud-hypervisor writes into a snapshot's directory. */
+static const char *const directory_files[] = { "config.json", "state.json", "memory-ranges" };
+
+int api_snapshot_files(const Backend *b, const char *path, char ***ret) {
+        _cleanup_(strv_freep) char **files = NULL;
+        int r = 0;
+
+        if (api_snapshot_is_directory(b)) {
+                for (size_t i = 0; i < ELEMENTSOF(directory_files) && r >= 0; i++)
+                        r = strv_extendf(&files, "%s/%s", path, directory_files[i]);
+                if (r >= 0)
+                        r = strv_extend(&files, path);
+        } else {
+                r = strv_extend(&files, path);
+                if (r >= 0 && api_snapshot_memory_suffix(b))
+                        r = strv_extendf(&files, "%s%s", path, api_snapshot_memory_suffix(b));
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(files);
+        return 0;
+}
+
+void api_snapshot_remove(const Backend *b, const char *path) {
+        _cleanup_(strv_freep) char **files = NULL;
+
+        if (api_snapshot_files(b, path, &files) < 0)
+                return;
+        /* The directory comes last, when it is empty. */
+        for (char **f = files; *f; f++)
+                if (unlink(*f) < 0 && errno == EISDIR)
+                        (void) rmdir(*f);
 }
 
 static char *json_text(json_object *o) {

@@ -34,6 +34,12 @@ void api_request_done(ApiRequest *r);
 const char *api_snapshot_memory_suffix(const Backend *b);
 bool api_snapshot_is_directory(const Backend *b);
 
+/* Every file of the snapshot at path, cloud-hypervisor's directory last (strv_free()). */
+int api_snapshot_files(const Backend *b, const char *path, char ***ret);
+
+/* Removes the snapshot at path, what there is of it. */
+void api_snapshot_remove(const Backend *b, const char *path);
+
 /* The request of operation op on backend b. path: the snapshot's (API_SNAPSHOT, API_RESTORE);
  * resume: whether a restored VM runs (API_RESTORE). -EOPNOTSUPP for a backend without an API. */
 int api_request_build(const Backend *b, ApiOperation op, const char *path, bool resume, ApiRequest *ret);

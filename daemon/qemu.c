@@ -28,11 +28,36 @@ static char *qemu_escape(const char *s) {
         return e;
 }
 
-static int qemu_add_drive(char ***argv, size_t index, const char *path, const char *format, bool read_only,
-                          const char *cache, bool discard) {
-        _cleanup_free_ char *file = qemu_escape(path), *drive = NULL, *device = NULL;
+/* Inherited descriptors go into an fd set of their own, which QEMU's opens of /dev/fdset/N take a
+ * copy from, the one of the access mode it asks for: QEMU never opens the image itself. */
+static int qemu_add_fd_set(char ***argv, size_t set, const int fds[], size_t n_fds) {
+        for (size_t i = 0; i < n_fds; i++) {
+                _cleanup_free_ char *add_fd = NULL;
+                int r;
 
-        if (!file)
+                if (fds[i] < 0)
+                        continue;
+                if (asprintf(&add_fd, "fd=%d,set=%zu", fds[i], set) < 0)
+                        return -ENOMEM;
+                r = strv_extend_many(argv, "-add-fd", add_fd, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int qemu_add_drive(char ***argv, size_t index, const char *path, int fd, int ro_fd, const char *format,
+                          bool read_only, const char *cache, bool discard) {
+        _cleanup_free_ char *file = NULL, *drive = NULL, *device = NULL;
+        int r;
+
+        if (fd >= 0) {
+                r = qemu_add_fd_set(argv, index, (const int[]) { fd, ro_fd }, 2);
+                if (r < 0)
+                        return r;
+                if (asprintf(&file, "/dev/fdset/%zu", index) < 0)
+                        return -ENOMEM;
+        } else if (!(file = qemu_escape(path)))
                 return -ENOMEM;
         /* format= always: QEMU probing a raw image's contents would let a guest that writes a
          * qcow2 header there make the host open files that header names. */
@@ -61,7 +86,8 @@ static int qemu_add_drives(const BackendContext *ctx, char ***argv) {
 
                 /* Resolved by the launcher; "auto" only reaches here from a caller that did not
                  * probe (the golden tests), and raw is what an unprobed image is taken for. */
-                r = qemu_add_drive(argv, i, g_variant_get_string(path, NULL), streq(f, "auto") ? "raw" : f,
+                r = qemu_add_drive(argv, i, g_variant_get_string(path, NULL), ctx->drive_fds ? ctx->drive_fds[i] : -EBADF,
+                                   ctx->drive_ro_fds ? ctx->drive_ro_fds[i] : -EBADF, streq(f, "auto") ? "raw" : f,
                                    g_variant_get_boolean(read_only), g_variant_get_string(cache, NULL),
                                    g_variant_get_boolean(discard));
                 if (r < 0)
@@ -69,7 +95,7 @@ static int qemu_add_drives(const BackendContext *ctx, char ***argv) {
         }
 
         if (ctx->seed_path)
-                return qemu_add_drive(argv, n, ctx->seed_path, "raw", /* read_only= */ true, "writeback",
+                return qemu_add_drive(argv, n, ctx->seed_path, -EBADF, -EBADF, "raw", /* read_only= */ true, "writeback",
                                       /* discard= */ false);
         return 0;
 }
@@ -89,7 +115,8 @@ static int qemu_add_nics(const BackendContext *ctx, char ***argv) {
 
                 if (!ifname)
                         return -ENOMEM;
-                if (asprintf(&netdev, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i, ifname) < 0 ||
+                if ((ctx->tap_fds ? asprintf(&netdev, "tap,id=net%zu,fd=%d", i, ctx->tap_fds[i])
+                                  : asprintf(&netdev, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i, ifname)) < 0 ||
                     asprintf(&device, "virtio-net-device,netdev=net%zu,mac=%s", i, g_variant_get_string(mac, NULL)) < 0)
                         return -ENOMEM;
 
@@ -210,6 +237,7 @@ const Backend qemu_backend = {
         .display_name = "QEMU",
         .binary = "qemu-system-x86_64",
         .overhead_mib = { [ACCELERATOR_KVM] = 64, [ACCELERATOR_TCG] = 256 },
+        .takes_fds = true,
         .control = BACKEND_CONTROL_QMP,
         .serial_socket = true,
         .exits_on_poweroff = true,

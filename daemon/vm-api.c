@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -199,33 +200,12 @@ int vm_api_resume(VM *vm, sd_bus_message *request, sd_bus_error *error) {
 
 /* ---- snapshot ---- */
 
-/* The files cloud-hypervisor writes into a snapshot's directory. */
-static const char *const directory_files[] = { "config.json", "state.json", "memory-ranges" };
-
-static void remove_snapshot_files(const Backend *b, const char *path) {
-        _cleanup_free_ char *memory = NULL;
-
-        if (api_snapshot_is_directory(b)) {
-                for (size_t i = 0; i < ELEMENTSOF(directory_files); i++) {
-                        _cleanup_free_ char *f = NULL;
-
-                        if (asprintf(&f, "%s/%s", path, directory_files[i]) >= 0)
-                                (void) unlink(f);
-                }
-                (void) rmdir(path);
-                return;
-        }
-        (void) unlink(path);
-        if (api_snapshot_memory_suffix(b) && asprintf(&memory, "%s%s", path, api_snapshot_memory_suffix(b)) >= 0)
-                (void) unlink(memory);
-}
-
 static void snapshot_clear(VMApi *a) {
         const Backend *b = vm_backend(a->vm);
 
         a->snapshot_sync = sd_event_source_disable_unref(a->snapshot_sync);
         if (a->snapshot_tmp && b)
-                remove_snapshot_files(b, a->snapshot_tmp);
+                api_snapshot_remove(b, a->snapshot_tmp);
         a->snapshot_tmp = mfree(a->snapshot_tmp);
         a->snapshot_path = mfree(a->snapshot_path);
         a->error_name = mfree(a->error_name);
@@ -286,25 +266,18 @@ static void snapshot_failed(VMApi *a, const char *format, ...) {
         snapshot_finish(a);
 }
 
+/* The snapshot at tmp becomes its caller's. */
 static int chown_snapshot(const VMApi *a, const Backend *b, const char *tmp) {
-        _cleanup_free_ char *memory = NULL;
+        _cleanup_(strv_freep) char **files = NULL;
+        int r;
 
-        if (a->uid == 0 && (a->gid == 0 || a->gid == (gid_t) -1))
-                return 0;
-        if (api_snapshot_is_directory(b)) {
-                for (size_t i = 0; i < ELEMENTSOF(directory_files); i++) {
-                        _cleanup_free_ char *f = NULL;
-
-                        if (asprintf(&f, "%s/%s", tmp, directory_files[i]) < 0)
-                                return -ENOMEM;
-                        if (lchown(f, a->uid, a->gid) < 0 && errno != ENOENT)
-                                return -errno;
-                }
-                return 0;
-        }
-        if (asprintf(&memory, "%s%s", tmp, api_snapshot_memory_suffix(b)) < 0)
-                return -ENOMEM;
-        return lchown(memory, a->uid, a->gid) < 0 ? -errno : 0;
+        r = api_snapshot_files(b, tmp, &files);
+        if (r < 0)
+                return r;
+        for (char **f = files; *f; f++)
+                if (lchown(*f, a->uid, a->gid) < 0 && errno != ENOENT)
+                        return -errno;
+        return 0;
 }
 
 /* The hypervisor wrote the snapshot at the temporary path: it takes the caller's name, with its
@@ -320,7 +293,7 @@ static int snapshot_put_in_place(VMApi *a, const Backend *b) {
                 return r;
         if (api_snapshot_is_directory(b)) {
                 /* A directory does not replace another: the older snapshot goes first. */
-                remove_snapshot_files(b, a->snapshot_path);
+                api_snapshot_remove(b, a->snapshot_path);
                 if (rename(a->snapshot_tmp, a->snapshot_path) < 0)
                         return -errno;
         } else {
@@ -355,27 +328,6 @@ static int snapshot_put_in_place(VMApi *a, const Backend *b) {
         return snapshot_meta_write(a->snapshot_path, &meta);
 }
 
-/* Every file of a snapshot at path, and cloud-hypervisor's directory. */
-static int snapshot_files(const Backend *b, const char *path, char ***ret) {
-        _cleanup_(strv_freep) char **files = NULL;
-        int r = 0;
-
-        if (api_snapshot_is_directory(b)) {
-                for (size_t i = 0; i < ELEMENTSOF(directory_files) && r >= 0; i++)
-                        r = strv_extendf(&files, "%s/%s", path, directory_files[i]);
-                if (r >= 0)
-                        r = strv_extend(&files, path);
-        } else {
-                r = strv_extend(&files, path);
-                if (r >= 0 && api_snapshot_memory_suffix(b))
-                        r = strv_extendf(&files, "%s%s", path, api_snapshot_memory_suffix(b));
-        }
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(files);
-        return 0;
-}
-
 /* On the disk: the snapshot takes its name. */
 static void snapshot_synced(int error, void *userdata) {
         VMApi *a = userdata;
@@ -407,7 +359,7 @@ static void snapshot_save_reply(HttpRequest *req, int r, unsigned status, const 
                 return snapshot_failed(a, "No snapshot of VM '%s' was saved: %s.", a->vm->name, strna(problem));
         }
         /* Written, but perhaps only to the page cache. */
-        r = b ? snapshot_files(b, a->snapshot_tmp, &files) : -EOPNOTSUPP;
+        r = b ? api_snapshot_files(b, a->snapshot_tmp, &files) : -EOPNOTSUPP;
         if (r >= 0)
                 r = fsync_paths_async(a->vm->manager->event, files, snapshot_synced, a, &a->snapshot_sync);
         if (r < 0)
@@ -441,33 +393,53 @@ static void snapshot_pause_reply(HttpRequest *req, int r, unsigned status, const
         snapshot_save(a);
 }
 
-/* Where the hypervisor writes first: hidden beside the path, and the caller's from the start. */
+/* Where the hypervisor writes first: in the VM's state directory, the one place outside its runtime
+ * directory where it may write, and as its own user. The snapshot then takes its name by a rename, so
+ * the path must be on the same filesystem, in a directory microvmd may write. */
 static int snapshot_make_tmp(VMApi *a, const Backend *b, const char *path, sd_bus_error *error) {
         _cleanup_free_ char *dir = strdup(path), *tmp = NULL;
+        struct stat dir_st, state_st;
+        struct passwd *pw;
         char *slash;
+        int r;
 
         if (!dir)
                 return -ENOMEM;
         slash = strrchr(dir, '/');
         *slash = '\0';
-        if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, slash + 1) < 0)
+        if (access(dir[0] ? dir : "/", W_OK) < 0 || stat(dir[0] ? dir : "/", &dir_st) < 0)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT, "Cannot write a snapshot to %s: %s. "
+                                         "Choose a path in a writable directory.", path, strerror(errno));
+        if (stat(a->vm->state_dir, &state_st) < 0)
+                return bus_error_system(error, -errno, "Cannot examine %s", a->vm->state_dir);
+        if (dir_st.st_dev != state_st.st_dev)
+                return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT, "Cannot write a snapshot to %s: %s "
+                                         "writes snapshots into %s and moves them, so the path must be on the same "
+                                         "filesystem; choose one below %s.", path, b->display_name,
+                                         a->vm->state_dir, MVM_LOCALSTATEDIR "/lib/microvm");
+
+        /* The user is looked up here, not at startup: sysusers may have made it since. */
+        errno = 0;
+        pw = getpwnam(MVM_HYPERVISOR_USER);
+        if (!pw)
+                return bus_error_system(error, errno > 0 ? -errno : -ESRCH, "Cannot find the user "
+                                        MVM_HYPERVISOR_USER);
+
+        if (asprintf(&tmp, "%s/.snapshot.XXXXXX", a->vm->state_dir) < 0)
                 return -ENOMEM;
         if (api_snapshot_is_directory(b)) {
                 if (!mkdtemp(tmp))
-                        return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT, "Cannot write a snapshot to %s: "
-                                                 "%s. Choose a path in a writable directory.", path, strerror(errno));
+                        return bus_error_system(error, -errno, "Cannot make %s", tmp);
         } else {
                 _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
 
                 if (fd < 0)
-                        return sd_bus_error_setf(error, MVM_ERROR_INVALID_ARGUMENT, "Cannot write a snapshot to %s: "
-                                                 "%s. Choose a path in a writable directory.", path, strerror(errno));
+                        return bus_error_system(error, -errno, "Cannot make %s", tmp);
         }
-        if ((a->uid != 0 || (a->gid != 0 && a->gid != (gid_t) -1)) && lchown(tmp, a->uid, a->gid) < 0) {
-                int r = -errno;
-
-                remove_snapshot_files(b, tmp);
-                return bus_error_system(error, r, "Cannot give %s to its owner", tmp);
+        if (lchown(tmp, pw->pw_uid, pw->pw_gid) < 0) {
+                r = -errno;
+                api_snapshot_remove(b, tmp);
+                return bus_error_system(error, r, "Cannot give %s to " MVM_HYPERVISOR_USER, tmp);
         }
         a->snapshot_tmp = TAKE_PTR(tmp);
         return 0;

@@ -43,6 +43,10 @@ int vm_state_dir(const char *name, char **ret);
  * marks this run's entries in the journal. */
 #define MVM_INVOCATION_FILE    "invocation"
 
+/* In the runtime directory: the files lent to the hypervisor's user for this run, "UID GID PATH" a
+ * line with the owner to give each back to (tools/launch-lend.h). */
+#define MVM_LOANS_FILE         "loans"
+
 /* In the runtime directory: the TAP devices this run created, one name a line. */
 #define MVM_TAPS_FILE          "taps"
 

@@ -1,23 +1,28 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* microvm-launch: what microvm@NAME.service runs.
  *
- *   microvm-launch prepare NAME  ExecStartPre=+, as root: the VM's cloud-init seed, and the
- *                                bridges and TAP devices of its NICs.
- *   microvm-launch start NAME    ExecStart: reads and checks NAME's key file, chooses the
- *                                accelerator, reports READY=1 and execs the hypervisor, which
- *                                so becomes the unit's main process.
- *   microvm-launch started NAME  ExecStartPost: waits, bounded, until the hypervisor answers on its
- *                                control socket, so that one that dies at once fails the start.
- *   microvm-launch stop NAME     ExecStop: asks the guest to power off through the hypervisor's
+ *   microvm-launch prepare NAME  ExecStartPre=+, as root: checks NAME's key file and the files it
+ *                                names, makes the VM's cloud-init seed and the bridges and TAP
+ *                                devices of its NICs, sets the unit's resource limits, and opens
+ *                                the kernel, drives and TAPs for the hypervisor (launch-fds.h).
+ *   microvm-launch start NAME    ExecStart, as the unprivileged hypervisor user: reads NAME's key
+ *                                file, probes the drives it was handed, chooses the accelerator,
+ *                                reports READY=1 and execs the hypervisor, which so becomes the
+ *                                unit's main process.
+ *   microvm-launch started NAME  ExecStartPost=+: waits, bounded, until the hypervisor answers on its
+ *                                control socket, so that one that dies at once fails the start;
+ *                                loads a snapshot RestoreVM asked for.
+ *   microvm-launch stop NAME     ExecStop=+: asks the guest to power off through the hypervisor's
  *                                control socket and waits for the hypervisor to exit; systemd
  *                                bounds the wait with TimeoutStopSec= and kills after it.
- *   microvm-launch stopped NAME  ExecStopPost: records why the VM stopped and removes its TAP
+ *   microvm-launch stopped NAME  ExecStopPost=+: records why the VM stopped and removes its TAP
  *                                devices.
  *
  * Nothing stays resident: start execs, stop and stopped exit. */
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -36,8 +41,11 @@
 #include "drives.h"
 #include "fileio.h"
 #include "daemon-config.h"
+#include "hypervisor-api.h"
 #include "keyfile.h"
 #include "launch-check.h"
+#include "launch-fds.h"
+#include "launch-lend.h"
 #include "launch-restore.h"
 #include "log.h"
 #include "mvm-config.h"
@@ -528,31 +536,67 @@ static int launch_make_seed(const Launch *l, const Config *config) {
         return 0;
 }
 
-/* ExecStartPre=+, as root: what the hypervisor itself may not do. Each NIC's bridge (made if
- * missing) and its persistent TAP device, enslaved and up. On failure nothing it made is left. */
-static int verb_prepare(Launch *l) {
-        _cleanup_(config_freep) Config *config = NULL;
-        _cleanup_(net_closep) NetSocket *sk = NULL;
-        g_autofree char *message = NULL;
-        const char *error_name;
-        size_t n;
+/* The user the hypervisor runs as (User= of the unit). */
+static int hypervisor_user(uid_t *ret_uid, gid_t *ret_gid) {
+        struct passwd *pw;
+
+        errno = 0;
+        pw = getpwnam(MVM_HYPERVISOR_USER);
+        if (!pw)
+                return errno > 0 ? -errno : -ESRCH;
+        *ret_uid = pw->pw_uid;
+        *ret_gid = pw->pw_gid;
+        return 0;
+}
+
+/* The accelerator this start will use, and the TSC rate a TCG guest gets, both cached per boot: the
+ * preparation probes as root, the start (unprivileged) finds the verdict and says it. */
+static int launch_accelerator(const Launch *l, const Backend *backend, const Config *config, bool say,
+                              BackendContext *ctx) {
+        _cleanup_free_ char *reason = NULL;
         int r;
 
-        launch_unlink(l, MVM_START_ERROR_FILE);
-        launch_unlink(l, MVM_STOP_MARKER_FILE);
-        launch_unlink(l, MVM_KILL_MARKER_FILE);
-        launch_unlink(l, MVM_TIMEOUT_MARKER_FILE);
-        launch_unlink(l, MVM_POWEROFF_MARKER_FILE);
+        if (backend->kvm_only)
+                ctx->accelerator = ACCELERATOR_KVM;
+        else {
+                r = accelerator_resolve(config_get_string(config, CONFIG_ACCELERATOR), MVM_KVM_PROBE_CACHE,
+                                        &ctx->accelerator, &reason);
+                if (r == -EOPNOTSUPP)
+                        return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Accelerator=kvm, but KVM is not "
+                                            "usable here: %s. Use Accelerator=auto or tcg.", reason);
+                if (r < 0)
+                        return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot choose an accelerator: %m.");
+                if (say)
+                        log_info("Accelerator: %s.", reason);
+        }
+        if (ctx->accelerator == ACCELERATOR_TCG)
+                ctx->tsc_khz = tsc_khz_cached();
+        return 0;
+}
 
-        r = launch_load_config(l, &config, NULL, &error_name, &message);
+/* A restore: the same checks as RestoreVM's, also for a "systemctl start" after it, on the
+ * configuration as written. As root: the snapshot is its caller's. */
+static int launch_check_restore(const Launch *l, const Config *config) {
+        _cleanup_free_ char *snapshot = NULL, *message = NULL;
+        const char *error_name;
+        int r;
+
+        if (launch_restore_request(l, &snapshot) < 0)
+                return 0;
+        r = snapshot_check(snapshot, l->name, config, NULL, &error_name, &message);
         if (r < 0)
-                return start_failed(l, r, error_name, "%s.", message);
+                return start_failed(l, r, error_name, "Cannot restore VM %s: %s.", l->name, message ?: strerror(-r));
+        log_info("Restoring VM %s from %s.", l->name, snapshot);
+        return 0;
+}
 
-        r = launch_make_seed(l, config);
-        if (r < 0)
-                return r;
+/* The bridges and TAP devices of the VM's NICs, the TAPs owned by the hypervisor's user. On failure
+ * nothing made here is left. */
+static int launch_make_links(const Launch *l, const Config *config, uid_t owner) {
+        _cleanup_(net_closep) NetSocket *sk = NULL;
+        size_t n = config->n_groups[CONFIG_SECTION_NETWORK];
+        int r;
 
-        n = config->n_groups[CONFIG_SECTION_NETWORK];
         if (n == 0)
                 return 0;
 
@@ -579,8 +623,8 @@ static int verb_prepare(Launch *l) {
                                             bridge);
                 }
 
-                /* Owned by the user the hypervisor runs as: root, for now. */
-                r = net_tap_ensure(sk, tap, bridge, 0);
+                /* Owned by the hypervisor's user: a hypervisor that opens it by name may. */
+                r = net_tap_ensure(sk, tap, bridge, owner);
                 if (r < 0) {
                         /* This NIC's name belongs to someone else when it is taken (-EEXIST, -EBUSY). */
                         launch_remove_taps(l, sk, config, r == -EEXIST || r == -EBUSY ? i : i + 1);
@@ -606,53 +650,282 @@ static int verb_prepare(Launch *l) {
         return launch_record_taps(l, config);
 }
 
+static int launch_store_fd(const Launch *l, const char *name, const char *what, int fd) {
+        int r = launch_fd_store(name, fd);
+
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_SYSTEM_FAILURE, "Cannot hand %s to the hypervisor through "
+                                    "systemd: %m.", what);
+        return 0;
+}
+
+static int launch_store_file(const Launch *l, const char *name, const char *path, int flags) {
+        _cleanup_close_ int fd = open(path, flags | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return start_failed(l, errno, MVM_ERROR_INVALID_CONFIG, "Cannot open %s: %m.", path);
+        return launch_store_fd(l, name, path, fd);
+}
+
+/* A hypervisor that opens its files itself gets them lent where its user may not (launch-lend.h). */
+static int launch_lend_files(const Launch *l, const Config *config, uid_t uid, gid_t gid) {
+        const char *files[] = { config_get_string(config, CONFIG_KERNEL), config_get_string(config, CONFIG_INITRD) };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                if (!files[i][0])
+                        continue;
+                r = lend_file(l->runtime_dir, files[i], /* write= */ false, uid, gid);
+                if (r < 0)
+                        return start_failed(l, r, MVM_ERROR_SYSTEM_FAILURE, "Cannot give %s to " MVM_HYPERVISOR_USER
+                                            ": %m.", files[i]);
+        }
+        for (size_t i = 0; i < config->n_groups[CONFIG_SECTION_DRIVE]; i++) {
+                const ConfigGroup *d = &config->groups[CONFIG_SECTION_DRIVE][i];
+                g_autoptr(GVariant) h = NULL;
+                const char *path = config_group_get_string(d, CONFIG_DRIVE_PATH, &h);
+
+                r = lend_file(l->runtime_dir, path, !config_group_get_bool(d, CONFIG_DRIVE_READ_ONLY), uid, gid);
+                if (r < 0)
+                        return start_failed(l, r, MVM_ERROR_SYSTEM_FAILURE, "Cannot give %s to " MVM_HYPERVISOR_USER
+                                            ": %m.", path);
+        }
+        return 0;
+}
+
+/* The kernel, initrd and drive images, and for a hypervisor that takes them, the TAP devices: open,
+ * for the start to pass on (launch-fds.h). */
+static int launch_store_fds(const Launch *l, const Backend *backend, const Config *config) {
+        int r;
+
+        r = launch_store_file(l, LAUNCH_FD_KERNEL, config_get_string(config, CONFIG_KERNEL), O_RDONLY);
+        if (r >= 0 && config_get_string(config, CONFIG_INITRD)[0])
+                r = launch_store_file(l, LAUNCH_FD_INITRD, config_get_string(config, CONFIG_INITRD), O_RDONLY);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < config->n_groups[CONFIG_SECTION_DRIVE]; i++) {
+                const ConfigGroup *d = &config->groups[CONFIG_SECTION_DRIVE][i];
+                g_autoptr(GVariant) h = NULL;
+                char name[32];
+
+                const char *path = config_group_get_string(d, CONFIG_DRIVE_PATH, &h);
+                bool read_only = config_group_get_bool(d, CONFIG_DRIVE_READ_ONLY);
+
+                snprintf(name, sizeof(name), LAUNCH_FD_DRIVE_FMT, i);
+                r = launch_store_file(l, name, path, read_only ? O_RDONLY : O_RDWR);
+                if (r >= 0 && !read_only && backend->takes_fds) {
+                        snprintf(name, sizeof(name), LAUNCH_FD_DRIVE_RO_FMT, i);
+                        r = launch_store_file(l, name, path, O_RDONLY);
+                }
+                if (r < 0)
+                        return r;
+        }
+
+        for (size_t i = 0; backend->takes_fds && i < config->n_groups[CONFIG_SECTION_NETWORK]; i++) {
+                g_autoptr(GVariant) h = NULL;
+                const char *tap = nic_get(config, i, CONFIG_NETWORK_TAP, &h);
+                _cleanup_close_ int fd = -EBADF;
+                char name[32];
+
+                r = net_tap_open(tap, &fd);
+                if (r < 0)
+                        return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot open TAP device %s: %m.",
+                                            tap);
+                snprintf(name, sizeof(name), LAUNCH_FD_TAP_FMT, i);
+                r = launch_store_fd(l, name, tap, fd);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ExecStartPre=+, as root: everything the hypervisor itself may not do. The checks of the start
+ * (the files the key file names must be there and readable, the drives what they claim), the
+ * cloud-init seed, each NIC's bridge (made if missing) and persistent TAP device, the unit's
+ * resource limits, and the open files the hypervisor gets. On failure nothing it made is left. */
+static int verb_prepare(Launch *l) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *seed_path = NULL;
+        g_autofree char *message = NULL;
+        BackendContext ctx = { .name = l->name };
+        const char *error_name;
+        const Backend *backend;
+        uid_t uid;
+        gid_t gid;
+        int r;
+
+        launch_unlink(l, MVM_START_ERROR_FILE);
+        launch_unlink(l, MVM_STOP_MARKER_FILE);
+        launch_unlink(l, MVM_KILL_MARKER_FILE);
+        launch_unlink(l, MVM_TIMEOUT_MARKER_FILE);
+        launch_unlink(l, MVM_POWEROFF_MARKER_FILE);
+
+        r = launch_load_config(l, &config, NULL, &error_name, &message);
+        if (r < 0)
+                return start_failed(l, r, error_name, "%s.", message);
+        ctx.config = config;
+
+        message = mfree(message);
+        r = launch_check(l->name, config, NULL, &error_name, &message);
+        if (r < 0)
+                return start_failed(l, r, error_name, "%s.", message);
+        backend = backend_get(config_get_string(config, CONFIG_HYPERVISOR));
+
+        r = hypervisor_user(&uid, &gid);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_SYSTEM_FAILURE, "The hypervisor's user " MVM_HYPERVISOR_USER
+                                    " does not exist (%m): run systemd-sysusers.");
+
+        r = launch_check_restore(l, config);
+        if (r < 0)
+                return r;
+
+        r = launch_make_seed(l, config);
+        if (r < 0)
+                return r;
+        /* In the state directory, which is the hypervisor user's: the seed is its to read too. */
+        if (vm_seed_wanted(config) && launch_seed_path(l, &seed_path) >= 0 && chown(seed_path, uid, gid) < 0)
+                return start_failed(l, errno, MVM_ERROR_SYSTEM_FAILURE, "Cannot give the cloud-init seed %s to "
+                                    MVM_HYPERVISOR_USER ": %m.", seed_path);
+
+        r = launch_accelerator(l, backend, config, /* say= */ false, &ctx);
+        if (r < 0)
+                return r;
+        (void) launch_set_resources(l, backend, &ctx);
+
+        r = launch_make_links(l, config, uid);
+        if (r < 0)
+                return r;
+
+        r = backend->takes_fds ? 0 : launch_lend_files(l, config, uid, gid);
+        if (r >= 0)
+                r = launch_store_fds(l, backend, config);
+        if (r < 0) {
+                launch_remove_recorded_taps(l);
+                return_lent_files(l->runtime_dir);
+        }
+        return r;
+}
+
+/* The descriptor the preparation handed over under name, or a failed start. */
+static int launch_passed_fd(const Launch *l, const LaunchFds *fds, const char *name, const char *what, int *ret) {
+        int fd = launch_fds_get(fds, name);
+
+        if (fd < 0)
+                return start_failed(l, EBADF, MVM_ERROR_START_FAILED, "%s was not handed to the hypervisor: the "
+                                    "unit's preparation (ExecStartPre=) did not run, or ran for another "
+                                    "configuration; start the unit again.", what);
+        *ret = fd;
+        return 0;
+}
+
+/* "/proc/self/fd/N": opens the file the preparation opened, where the hypervisor may not look it
+ * up by its path (floating). */
+static GVariant *fd_path(int fd) {
+        g_autofree char *path = g_strdup_printf("/proc/self/fd/%d", fd);
+
+        return g_variant_new_string(path);
+}
+
 static int verb_start(Launch *l) {
         _cleanup_(drive_probes_done) DriveProbes probes = {};
         _cleanup_(config_freep) Config *config = NULL;
-        _cleanup_free_ char *seed_path = NULL;
+        _cleanup_(launch_fds_done) LaunchFds fds = {};
+        _cleanup_free_ char *seed_path = NULL, *restore = NULL;
         g_autofree char *fill_problem = NULL;
-        _cleanup_free_ char *binary = NULL, *configured_binary = NULL, *accel_reason = NULL, *cmdline = NULL;
+        _cleanup_free_ char *binary = NULL, *configured_binary = NULL, *cmdline = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *problem = NULL;
+        _cleanup_free_ int *drive_fds = NULL, *drive_ro_fds = NULL, *tap_fds = NULL;
         g_autofree char *error = NULL;
         const char *error_name;
         BackendContext ctx = { .name = l->name, .runtime_dir = l->runtime_dir, .state_dir = l->state_dir };
         const Backend *backend;
-        int r;
+        size_t n_drives, n_nics;
+        int kernel_fd, initrd_fd, r;
+
+        r = launch_fds_receive(&fds);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_START_FAILED, "Cannot take the files systemd passed: %m.");
 
         r = launch_load_config(l, &config, &configured_binary, &error_name, &error);
         if (r < 0)
                 return start_failed(l, r, error_name, "%s.", error);
         ctx.config = config;
+        n_drives = config->n_groups[CONFIG_SECTION_DRIVE];
+        n_nics = config->n_groups[CONFIG_SECTION_NETWORK];
 
-        r = launch_check(l->name, config, &probes, &error_name, &problem);
-        if (r < 0)
-                return start_failed(l, r, error_name, "%s.", problem);
         backend = l->backend = backend_get(config_get_string(config, CONFIG_HYPERVISOR));
+        if (!backend)
+                return start_failed(l, EOPNOTSUPP, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Hypervisor=%s is not supported "
+                                    "by this build of microvm: use Hypervisor=qemu.",
+                                    config_get_string(config, CONFIG_HYPERVISOR));
 
-        /* A restore: the same checks as RestoreVM's, also for a "systemctl start" after it; on the
-         * configuration as written, before the drives fill in what they found. */
-        _cleanup_free_ char *snapshot = NULL;
-        if (launch_restore_request(l, &snapshot) >= 0) {
-                _cleanup_free_ char *message = NULL;
-
-                r = snapshot_check(snapshot, l->name, config, NULL, &error_name, &message);
+        /* The preparation checked the files as they are; this start has them open. */
+        r = launch_passed_fd(l, &fds, LAUNCH_FD_KERNEL, "The kernel", &kernel_fd);
+        if (r < 0)
+                return r;
+        initrd_fd = -EBADF;
+        if (config_get_string(config, CONFIG_INITRD)[0]) {
+                r = launch_passed_fd(l, &fds, LAUNCH_FD_INITRD, "The initrd", &initrd_fd);
                 if (r < 0)
-                        return start_failed(l, r, error_name, "Cannot restore VM %s: %s.", l->name,
-                                            message ?: strerror(-r));
-                ctx.restore = true;
-                log_info("Restoring VM %s from %s.", l->name, snapshot);
+                        return r;
+        }
+        drive_fds = calloc(MAX(n_drives, 1u), sizeof(int));
+        drive_ro_fds = calloc(MAX(n_drives, 1u), sizeof(int));
+        tap_fds = calloc(MAX(n_nics, 1u), sizeof(int));
+        if (!drive_fds || !drive_ro_fds || !tap_fds)
+                return log_oom();
+        for (size_t i = 0; i < n_drives; i++) {
+                char name[32];
+
+                snprintf(name, sizeof(name), LAUNCH_FD_DRIVE_FMT, i);
+                r = launch_passed_fd(l, &fds, name, "A drive image", &drive_fds[i]);
+                if (r < 0)
+                        return r;
+                snprintf(name, sizeof(name), LAUNCH_FD_DRIVE_RO_FMT, i);
+                drive_ro_fds[i] = launch_fds_get(&fds, name);
+        }
+        for (size_t i = 0; backend->takes_fds && i < n_nics; i++) {
+                char name[32];
+
+                snprintf(name, sizeof(name), LAUNCH_FD_TAP_FMT, i);
+                r = launch_passed_fd(l, &fds, name, "A TAP device", &tap_fds[i]);
+                if (r < 0)
+                        return r;
         }
 
+        r = drives_probe_fds(config, drive_fds, &probes, &fill_problem);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_INVALID_DRIVE, "%s.", fill_problem ?: strerror(-r));
         r = drives_fill_config(config, &probes, &fill_problem);
         if (r < 0)
                 return start_failed(l, r, MVM_ERROR_INVALID_DRIVE, "%s.", fill_problem ?: strerror(-r));
+
+        /* Checked by the preparation. */
+        ctx.restore = launch_restore_request(l, &restore) >= 0;
+
+        /* The hypervisor opens what it was handed, not the paths. */
+        r = config_set(config, CONFIG_KERNEL, fd_path(kernel_fd), NULL);
+        if (r >= 0 && initrd_fd >= 0)
+                r = config_set(config, CONFIG_INITRD, fd_path(initrd_fd), NULL);
+        for (size_t i = 0; r >= 0 && i < n_drives; i++)
+                r = config_group_set(&config->groups[CONFIG_SECTION_DRIVE][i], CONFIG_DRIVE_PATH, fd_path(drive_fds[i]),
+                                     NULL);
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_START_FAILED, "Cannot point the hypervisor at its files: %m.");
+        if (backend->takes_fds) {
+                ctx.drive_fds = drive_fds;
+                ctx.drive_ro_fds = drive_ro_fds;
+                ctx.tap_fds = n_nics > 0 ? tap_fds : NULL;
+        }
 
         if (vm_seed_wanted(config)) {
                 r = launch_seed_path(l, &seed_path);
                 if (r < 0)
                         return log_oom();
-                /* Made by the preparation, as root. */
+                /* Made by the preparation. */
                 if (access(seed_path, R_OK) < 0)
                         return start_failed(l, errno, MVM_ERROR_START_FAILED, "The cloud-init seed %s is missing: "
                                             "the unit's preparation (ExecStartPre=) did not make it: %m.", seed_path);
@@ -664,26 +937,15 @@ static int verb_start(Launch *l) {
                 return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "%s.", problem ?: strerror(-r));
         ctx.binary = binary;
 
-        if (backend->kvm_only) {
+        if (backend->kvm_only && access("/dev/kvm", R_OK | W_OK) < 0)
                 /* No probe: these hypervisors say themselves what KVM lacks. */
-                if (access("/dev/kvm", R_OK | W_OK) < 0)
-                        return start_failed(l, errno, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "%s runs guests on KVM only, "
-                                            "and /dev/kvm cannot be used (%m): load kvm_intel or kvm_amd, or use "
-                                            "Hypervisor=qemu.", backend->display_name);
-                ctx.accelerator = ACCELERATOR_KVM;
-        } else {
-                r = accelerator_resolve(config_get_string(config, CONFIG_ACCELERATOR), MVM_KVM_PROBE_CACHE,
-                                        &ctx.accelerator, &accel_reason);
-                if (r == -EOPNOTSUPP)
-                        return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Accelerator=kvm, but KVM is not "
-                                            "usable here: %s. Use Accelerator=auto or tcg.", accel_reason);
-                if (r < 0)
-                        return start_failed(l, r, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "Cannot choose an accelerator: %m.");
-                log_info("Accelerator: %s.", accel_reason);
-        }
+                return start_failed(l, errno, MVM_ERROR_HYPERVISOR_UNAVAILABLE, "%s runs guests on KVM only, "
+                                    "and /dev/kvm cannot be used (%m): load kvm_intel or kvm_amd, or use "
+                                    "Hypervisor=qemu.", backend->display_name);
+        r = launch_accelerator(l, backend, config, /* say= */ true, &ctx);
+        if (r < 0)
+                return r;
 
-        if (ctx.accelerator == ACCELERATOR_TCG)
-                ctx.tsc_khz = tsc_khz_cached();
         /* QEMU's vsock device needs the host's vhost-vsock; the agent's virtio-serial ports do not.
          * The hybrid vsock of the others needs nothing of the host. */
         ctx.vsock = backend->agent_over_vsock || access("/dev/vhost-vsock", R_OK | W_OK) >= 0;
@@ -691,8 +953,6 @@ static int verb_start(Launch *l) {
         r = launch_write_backend_files(l, backend, &ctx);
         if (r < 0)
                 return r;
-
-        (void) launch_set_resources(l, backend, &ctx);
 
         r = backend->build_argv(&ctx, &argv);
         if (r < 0)
@@ -901,6 +1161,46 @@ static int launch_api_restore(const Launch *l, const char *socket_path, const ch
         return 0;
 }
 
+/* Firecracker and cloud-hypervisor read a snapshot by its path, as the hypervisor's user, in a view
+ * where the caller's files are not theirs to read: the snapshot is copied into the VM's state
+ * directory, as that user's, for the load (free() the copy's path; remove the copy after). */
+static int launch_stage_snapshot(const Launch *l, const char *path, char **ret) {
+        _cleanup_strv_free_ char **from = NULL, **to = NULL;
+        _cleanup_free_ char *staged = NULL;
+        uid_t uid;
+        gid_t gid;
+        int r;
+
+        r = hypervisor_user(&uid, &gid);
+        if (r < 0)
+                return r;
+        if (asprintf(&staged, "%s/.restore", l->state_dir) < 0)
+                return -ENOMEM;
+        api_snapshot_remove(l->backend, staged);
+        r = api_snapshot_files(l->backend, path, &from);
+        if (r >= 0)
+                r = api_snapshot_files(l->backend, staged, &to);
+        if (r < 0)
+                return r;
+        if (api_snapshot_is_directory(l->backend)) {
+                if (mkdir(staged, 0700) < 0 || chown(staged, uid, gid) < 0)
+                        return -errno;
+        }
+        for (size_t i = 0; from[i] && to[i]; i++) {
+                struct stat st;
+
+                if (stat(from[i], &st) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                r = copy_file(from[i], to[i], uid, gid, 0600);
+                if (r < 0) {
+                        api_snapshot_remove(l->backend, staged);
+                        return r;
+                }
+        }
+        *ret = TAKE_PTR(staged);
+        return 0;
+}
+
 /* A restore's start: the state goes in before the start is done, so that the VM runs when it is. */
 static int launch_load_snapshot(const Launch *l, const char *socket_path, int pidfd) {
         _cleanup_(snapshot_meta_done) SnapshotMeta meta = {};
@@ -916,9 +1216,16 @@ static int launch_load_snapshot(const Launch *l, const char *socket_path, int pi
         if (r < 0)
                 return start_failed(l, r, MVM_ERROR_INVALID_SNAPSHOT, "Cannot restore VM %s: the metadata of %s "
                                     "cannot be read: %s.", l->name, snapshot, message ?: strerror(-r));
-        if (l->backend->control == BACKEND_CONTROL_HTTP)
-                r = launch_api_restore(l, socket_path, snapshot, &meta, &error_name, &message);
-        else
+        if (l->backend->control == BACKEND_CONTROL_HTTP) {
+                _cleanup_free_ char *staged = NULL;
+
+                r = launch_stage_snapshot(l, snapshot, &staged);
+                if (r < 0)
+                        return start_failed(l, r, MVM_ERROR_START_FAILED, "Cannot restore VM %s: %s cannot be copied "
+                                            "for its hypervisor: %m.", l->name, snapshot);
+                r = launch_api_restore(l, socket_path, staged, &meta, &error_name, &message);
+                api_snapshot_remove(l->backend, staged);
+        } else
                 r = launch_restore(socket_path, snapshot, &meta, pidfd, &error_name, &message);
         if (r < 0)
                 return start_failed(l, r, error_name, "Cannot restore VM %s: %s.", l->name, strna(message));
@@ -1115,6 +1422,7 @@ static int verb_stopped(Launch *l) {
 
         /* The TAP devices go with the VM; the bridges stay for the others. */
         launch_remove_recorded_taps(l);
+        return_lent_files(l->runtime_dir);
 
         if (asprintf(&line, "%s\n", reason) < 0)
                 return log_oom();

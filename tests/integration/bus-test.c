@@ -529,6 +529,31 @@ static void delete_vm_quietly(sd_bus *bus, const char *name) {
         }
 }
 
+#define STAND_IN_DROPIN_DIR "/run/systemd/system/microvm@.service.d"
+#define STAND_IN_DROPIN STAND_IN_DROPIN_DIR "/50-stand-in.conf"
+
+void bt_stand_in_install(const char *dir, const char *name) {
+        g_autofree char *fake = g_build_filename(getenv("MVM_SOURCE_ROOT"), "tests", "integration",
+                                                  "fake-hypervisor.py", NULL);
+        g_autofree char *out = NULL;
+
+        cr_assert_eq(bt_run(&out, "mkdir -p '%s' " STAND_IN_DROPIN_DIR " && install -m 0755 '%s' '%s/%s'", dir, fake,
+                            dir, name), 0, "%s", out);
+        /* Capabilities only inside its own user namespace, for mount(2) and reboot(2) there. */
+        bt_write_file(STAND_IN_DROPIN, "[Service]\n"
+                      "CapabilityBoundingSet=CAP_SYS_ADMIN CAP_SYS_BOOT\n"
+                      "RestrictNamespaces=user pid mnt\n"
+                      "SystemCallFilter=@mount @reboot\n");
+        g_free(out);
+        cr_assert_eq(bt_run(&out, "systemctl daemon-reload 2>&1"), 0, "%s", out);
+}
+
+void bt_stand_in_remove(const char *dir) {
+        (void) unlink(STAND_IN_DROPIN);
+        (void) rmdir(STAND_IN_DROPIN_DIR);
+        (void) bt_run(NULL, "rm -rf '%s'; systemctl daemon-reload", dir);
+}
+
 void bt_cleanup_prefix(const char *prefix) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;

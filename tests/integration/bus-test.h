@@ -149,6 +149,13 @@ void bt_kill_microvmd(const char *what);
  * test's .init and .fini. */
 void bt_cleanup_prefix(const char *prefix);
 
+/* Loosens the sandbox of every VM's unit for the stand-in of Firecracker and cloud-hypervisor
+ * (tests/integration/fake-hypervisor.py), or takes that back: it runs microvm-agent as the init
+ * of PID and mount namespaces in a user namespace of its own, which no real hypervisor does. The
+ * stand-in itself goes to dir as name (copied: the hypervisor's user may not reach the tree). */
+void bt_stand_in_install(const char *dir, const char *name);
+void bt_stand_in_remove(const char *dir);
+
 /* Real VMs: the test guest that tools/guest-image/build made in $MVM_GUEST_DIR. Its serial
  * console lines (tools/guest-image/init): */
 #define BT_GUEST_READY       "microvm-guest: ready "

@@ -336,7 +336,8 @@ GUEST = None  # the running Guest, which the hybrid vsock reaches
 
 class Guest:
     """A guest whose only program is microvm's agent, run as the init of its own PID and mount
-    namespaces (unshare(1)), with a listening socket passed as a socket unit would (LISTEN_FDS).
+    namespaces (unshare(1)), inside a user namespace where it is root (the unit gives the
+    hypervisor no privileges of its own), with a listening socket passed as a socket unit would (LISTEN_FDS).
     /run/systemd is empty there, so the agent powers off or reboots with reboot(2), which in a PID
     namespace ends the namespace: its init dies of SIGINT for a poweroff or halt and of SIGHUP for
     a reboot, and unshare(1) passes that on as its own end. on_end gets "poweroff", "reboot" or
@@ -356,7 +357,7 @@ class Guest:
 
         script = ('mount -t tmpfs tmpfs /run/systemd && LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" '
                   '--no-vsock --port=fake-none')
-        self.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount", "--propagation", "private",
+        self.proc = subprocess.Popen(["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount", "--propagation", "private",
                                       "--kill-child", "sh", "-c", script, agent],
                                      pass_fds=(3,), preexec_fn=as_fd_3,
                                      stdin=subprocess.DEVNULL)

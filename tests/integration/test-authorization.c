@@ -106,8 +106,9 @@ static void cleanup(void) {
         (void) unlink(SLOW_RULE);
         (void) unlink(ASK_RULE);
         (void) unlink(CONF);
-        (void) bt_run(NULL, "userdel " OPERATOR " 2>/dev/null; groupdel " GROUP " 2>/dev/null; rm -rf " BIN_DIR " "
+        (void) bt_run(NULL, "userdel " OPERATOR " 2>/dev/null; groupdel " GROUP " 2>/dev/null; rm -rf "
                       SNAPSHOTS " %s", "/var/lib/microvm-test-images/itp");
+        bt_stand_in_remove(BIN_DIR);
 }
 
 TestSuite(authorization, .init = cleanup, .fini = cleanup);
@@ -243,14 +244,12 @@ static bool is_refusal(const char *result) {
 
 /* VM: the stand-in cloud-hypervisor (no KVM here), whose guest runs microvm-agent. */
 static void create_vm(BusTest *t) {
-        g_autofree char *fake = g_build_filename(getenv("MVM_SOURCE_ROOT"), "tests", "integration",
-                                                  "fake-hypervisor.py", NULL);
         g_autofree char *out = NULL, *config = NULL, *behaviour = NULL;
         const char *agent = getenv("MVM_AGENT");
 
         cr_assert_not_null(agent, "MVM_AGENT names the installed microvm-agent");
-        cr_assert_eq(bt_run(&out, "mkdir -p " BIN_DIR " /etc/microvm " BT_STATE_DIR "/" VM " && ln -sf '%s' "
-                            BIN_DIR "/cloud-hypervisor", fake), 0, "%s", out);
+        bt_stand_in_install(BIN_DIR, "cloud-hypervisor");
+        cr_assert_eq(bt_run(&out, "mkdir -p /etc/microvm " BT_STATE_DIR "/" VM), 0, "%s", out);
         bt_write_file(CONF, "[Hypervisors]\ncloud-hypervisor=" BIN_DIR "/cloud-hypervisor\n");
         bt_make_image(IMAGE, "ext4");
         behaviour = g_strdup_printf("{\"guest-agent\": \"%s\"}", agent);

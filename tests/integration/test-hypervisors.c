@@ -19,12 +19,11 @@
 static const char *const hypervisors[] = { "firecracker", "cloud-hypervisor" };
 
 static void setup(void) {
-        g_autofree char *fake = g_build_filename(getenv("MVM_SOURCE_ROOT"), "tests", "integration",
-                                                  "fake-hypervisor.py", NULL);
         g_autofree char *out = NULL;
 
-        cr_assert_eq(bt_run(&out, "mkdir -p %s /etc/microvm " SNAPSHOTS " && ln -sf '%s' %s/firecracker && "
-                            "ln -sf '%s' %s/cloud-hypervisor", BIN_DIR, fake, BIN_DIR, fake, BIN_DIR), 0, "%s", out);
+        bt_stand_in_install(BIN_DIR, "firecracker");
+        cr_assert_eq(bt_run(&out, "mkdir -p /etc/microvm " SNAPSHOTS " && ln -sf firecracker %s/cloud-hypervisor",
+                            BIN_DIR), 0, "%s", out);
         bt_write_file(CONF, "[Hypervisors]\nfirecracker=" BIN_DIR "/firecracker\n"
                             "cloud-hypervisor=" BIN_DIR "/cloud-hypervisor\n");
         bt_make_image(IMAGES "/root.img", "ext4");
@@ -33,7 +32,8 @@ static void setup(void) {
 static void teardown(void) {
         bt_cleanup_prefix(PREFIX);
         (void) unlink(CONF);
-        (void) bt_run(NULL, "rm -rf %s %s %s", BIN_DIR, IMAGES, SNAPSHOTS);
+        (void) bt_run(NULL, "rm -rf %s %s", IMAGES, SNAPSHOTS);
+        bt_stand_in_remove(BIN_DIR);
 }
 
 TestSuite(hypervisors, .init = setup, .fini = teardown);
@@ -71,6 +71,22 @@ static void start_running(BusTest *t, const char *name) {
         cr_assert(bt_wait_vm_state(t, name, "running", BT_TIMEOUT_USEC), "%s runs", name);
 }
 
+/* The hypervisor was given the image as "/proc/self/fd/N" after prefix in text: its process pid has
+ * that descriptor open on the file at path. */
+static void expect_fd_path(const char *text, const char *prefix, uint32_t pid, const char *path, const char *hv) {
+        const char *p = strstr(strempty(text), prefix);
+        g_autofree char *link = NULL;
+        struct stat fd_st, path_st;
+        unsigned fd;
+
+        cr_assert(p && sscanf(p + strlen(prefix), "/proc/self/fd/%u", &fd) == 1, "%s: %s/proc/self/fd/N in %s", hv,
+                  prefix, strempty(text));
+        link = g_strdup_printf("/proc/%u/fd/%u", pid, fd);
+        cr_assert(stat(link, &fd_st) >= 0 && stat(path, &path_st) >= 0, "%s: %s and %s", hv, link, path);
+        cr_expect(fd_st.st_dev == path_st.st_dev && fd_st.st_ino == path_st.st_ino,
+                  "%s: descriptor %u of the hypervisor is %s", hv, fd, path);
+}
+
 /* The hypervisor is the unit's main process, started as the backend's golden files say. */
 Test(hypervisors, start_and_stop) {
         _cleanup_(bt_freep) BusTest *t = bt_new();
@@ -84,11 +100,14 @@ Test(hypervisors, start_and_stop) {
                 g_autofree char *cid = g_strdup_printf("'VsockCID': <uint32 %zu>", 41 + i);
                 g_autofree char *expected_cid = g_strdup_printf("\"guest_cid\":%zu", 41 + i);
                 g_autofree char *expected_vsock = g_strdup_printf("--vsock\ncid=%zu,socket=/run/microvm/", 41 + i);
+                struct stat st;
+                uint32_t pid;
 
                 config = config_for(hv, cid);
                 g_free(bt_create_vm(t, name, config));
                 start_running(t, name);
-                binary = bt_process_binary(bt_vm_main_pid(t, name));
+                pid = bt_vm_main_pid(t, name);
+                binary = bt_process_binary(pid);
                 cr_expect(strstr(strempty(binary), "python3") != NULL, "%s: the fake hypervisor is the main "
                           "process (%s)", hv, strempty(binary));
                 argv = bt_read_file(argv_path);
@@ -100,17 +119,22 @@ Test(hypervisors, start_and_stop) {
                         cr_expect_str_eq(argv, expected, "firecracker's command line");
                         conf = bt_read_file(conf_path);
                         cr_assert_not_null(conf);
-                        cr_expect(strstr(conf, "\"path_on_host\":\"" IMAGES "/root.img\""), "%s", conf);
+                        expect_fd_path(conf, "\"path_on_host\":\"", pid, IMAGES "/root.img", hv);
                         cr_expect(strstr(conf, expected_cid), "%s", conf);
                         cr_expect(strstr(conf, "root=/dev/vda"), "root= from the drive: %s", conf);
                 } else {
-                        cr_expect(strstr(argv, "--disk\npath=" IMAGES "/root.img,image_type=raw\n"), "%s", argv);
+                        expect_fd_path(argv, "--disk\npath=", pid, IMAGES "/root.img", hv);
+                        cr_expect(strstr(argv, ",image_type=raw\n"), "%s", argv);
                         cr_expect(strstr(argv, expected_vsock), "%s", argv);
                         cr_expect(strstr(argv, "--console\noff\n"), "%s", argv);
                 }
 
+                /* The image was lent to the hypervisor's user for the run, and is root's again. */
+                cr_expect(stat(IMAGES "/root.img", &st) >= 0 && st.st_uid != 0, "%s: the image is lent", hv);
                 reason = bt_stop_vm(t, name, BT_STOP_TIMEOUT_USEC);
                 cr_expect_str_eq(reason, "stop-request", "%s: stopped as asked", hv);
+                cr_expect(stat(IMAGES "/root.img", &st) >= 0 && st.st_uid == 0 && st.st_gid == 0,
+                          "%s: the image is given back: %u:%u", hv, st.st_uid, st.st_gid);
                 log = requests(name);
                 cr_expect(strstr(log, streq(hv, "firecracker")
                                       ? "\"method\": \"PUT\", \"path\": \"/actions\", \"body\": \"{\\\"action_type\\\":\\\"SendCtrlAltDel\\\"}\""
