@@ -254,7 +254,7 @@ Test(hypervisors, snapshot_restore) {
                 bool fc = streq(hv, "firecracker");
                 g_autofree char *name = vm_name(hv, "snap"), *config = config_for(hv, ""), *log = NULL;
                 g_autofree char *path = g_strdup_printf(SNAPSHOTS "/%s.snapshot", name), *meta = NULL, *state = NULL;
-                g_autofree char *argv_path = state_file(name, "fake-argv"), *argv = NULL;
+                g_autofree char *argv_path = state_file(name, "fake-argv"), *argv = NULL, *dir = NULL, *listing = NULL;
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 struct stat st;
                 int r;
@@ -271,6 +271,16 @@ Test(hypervisors, snapshot_restore) {
                 cr_expect_str_eq(state, "running", "%s: running after a failed snapshot", hv);
                 cr_expect(lstat(path, &st) < 0, "%s: nothing at %s", hv, path);
                 set_behaviour(name, "{}");
+
+                /* The hypervisor writes into the VM's state directory, and microvmd renames: not onto
+                 * another filesystem (/run is a tmpfs). Refused before anything is asked or written. */
+                sd_bus_error_free(&error);
+                r = bt_call_timeout(t, BT_MANAGER_PATH, BT_MANAGER_INTERFACE, "SnapshotVM",
+                                    g_variant_new("(ss)", name, "/run/" PREFIX "elsewhere"), BT_TIMEOUT_USEC, NULL,
+                                    &error);
+                bt_assert_error(r, &error, "org.microvm.Error.InvalidArgument", "must be on the same filesystem", hv);
+                cr_expect(lstat("/run/" PREFIX "elsewhere", &st) < 0, "%s: nothing written to /run", hv);
+                sd_bus_error_free(&error);
 
                 g_variant_unref(bt_manager_call(t, "SnapshotVM", g_variant_new("(ss)", name, path), "SnapshotVM"));
                 meta = g_strdup_printf("%s.meta", path);
@@ -299,6 +309,11 @@ Test(hypervisors, snapshot_restore) {
                 g_free(log);
                 log = requests(name);
                 cr_expect(strstr(log, fc ? "/snapshot/load" : "/api/v1/vm.restore"), "%s: the load: %s", hv, log);
+                /* The snapshot was saved and loaded through the VM's state directory: nothing stays there. */
+                dir = g_strdup_printf(BT_STATE_DIR "/%s", name);
+                listing = bt_list_dir(dir);
+                cr_expect(!strstr(listing, ".snapshot") && !strstr(listing, ".restore"),
+                          "%s: nothing left of the snapshot in %s:\n%s", hv, dir, listing);
                 g_free(bt_stop_vm(t, name, BT_STOP_TIMEOUT_USEC));
         }
 }
