@@ -108,17 +108,28 @@ int net_bridge_ensure(NetSocket *sk, const char *bridge) {
         return net_link_up(sk, link, 0);
 }
 
-static int tap_create(const char *tap, uid_t owner) {
+int net_tap_open(const char *tap, int *ret_fd) {
         _cleanup_close_ int fd = -EBADF;
+        /* The flags QEMU itself would ask for: a virtio-net header, no packet information. */
         struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
 
         fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-
         strncpy(ifr.ifr_name, tap, IFNAMSIZ - 1);
         if (ioctl(fd, TUNSETIFF, &ifr) < 0)
                 return negative_errno();
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int tap_create(const char *tap, uid_t owner) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = net_tap_open(tap, &fd);
+        if (r < 0)
+                return r;
         if (ioctl(fd, TUNSETOWNER, (unsigned long) owner) < 0)
                 return negative_errno();
         /* Persistent: it outlives this fd, and the hypervisor attaches to it by name. */
@@ -151,21 +162,6 @@ int net_tap_ensure(NetSocket *sk, const char *tap, const char *bridge, uid_t own
                 return r;
 
         return net_link_up(sk, link, rtnl_link_get_ifindex(master));
-}
-
-int net_tap_open(const char *tap, int *ret_fd) {
-        _cleanup_close_ int fd = -EBADF;
-        /* The flags QEMU itself would ask for: a virtio-net header, no packet information. */
-        struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
-
-        fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        strncpy(ifr.ifr_name, tap, IFNAMSIZ - 1);
-        if (ioctl(fd, TUNSETIFF, &ifr) < 0)
-                return negative_errno();
-        *ret_fd = TAKE_FD(fd);
-        return 0;
 }
 
 int net_tap_remove(NetSocket *sk, const char *tap) {

@@ -21,8 +21,9 @@ int net_bridge_ensure(NetSocket *sk, const char *bridge);
  * -EBUSY: a process has that TAP open; -ENOENT: /dev/net/tun is missing. */
 int net_tap_ensure(NetSocket *sk, const char *tap, const char *bridge, uid_t owner);
 
-/* An open descriptor of the existing TAP device, for a hypervisor that may not open /dev/net/tun
- * itself: what it reads and writes are the TAP's frames. -EBUSY: a process has it open. */
+/* An open descriptor of the TAP device tap, for a hypervisor that may not open /dev/net/tun itself:
+ * what it reads and writes are the TAP's frames. A missing TAP is made, and goes with the descriptor
+ * unless made persistent. -EBUSY: a process has it open. */
 int net_tap_open(const char *tap, int *ret_fd);
 
 /* Removes the TAP device; a missing one is fine, a link that is not a TAP is left alone (-EEXIST). */
