@@ -195,3 +195,14 @@ done:
                 (void) unlink(to);
         return r;
 }
+
+bool file_mode_allows(const struct stat *st, bool write, uid_t uid, gid_t gid) {
+        mode_t need_user = S_IRUSR | (write ? S_IWUSR : 0), need_group = S_IRGRP | (write ? S_IWGRP : 0),
+               need_other = S_IROTH | (write ? S_IWOTH : 0);
+
+        if (st->st_uid == uid)
+                return (st->st_mode & need_user) == need_user;
+        if (st->st_gid == gid)
+                return (st->st_mode & need_group) == need_group;
+        return (st->st_mode & need_other) == need_other;
+}

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define MVM_FILE_SIZE_MAX (1024 * 1024)
@@ -21,6 +23,10 @@ int write_file_atomic(const char *path, const char *contents, size_t size, mode_
 
 /* Removes path and makes the removal durable (fsync of the directory). */
 int unlink_durable(const char *path);
+
+/* Whether uid:gid (without supplementary groups) may open st's file for reading, and for writing
+ * with write, by its mode bits. */
+bool file_mode_allows(const struct stat *st, bool write, uid_t uid, gid_t gid);
 
 /* Copies the regular file from to a new file to (the kernel's copy, a reflink where the filesystem
  * can), owned by uid:gid with mode. On failure to is not left. Blocking. */

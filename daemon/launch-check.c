@@ -2,18 +2,22 @@
 /* Start-time checks shared by microvmd and the launcher. */
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "backend.h"
 #include "bus-errors.h"
+#include "fileio.h"
 #include "launch-check.h"
+#include "mvm-config.h"
 #include "problem.h"
 #include "vm-seed.h"
 
 static int check_readable(const char *what, const char *key, const char *path, const char **ret_error_name,
                           char **ret_message) {
+        struct passwd *pw;
         struct stat st;
 
         /* access() with the real IDs: the launcher and microvmd both run as root here. */
@@ -27,6 +31,18 @@ static int check_readable(const char *what, const char *key, const char *path, c
         if (S_ISDIR(st.st_mode)) {
                 *ret_error_name = MVM_ERROR_INVALID_CONFIG;
                 return problem_set(-EISDIR, ret_message, "%s %s is a directory, not a file", what, path);
+        }
+        /* The hypervisor opens it again as its own user (through /proc/self/fd/N, which checks the
+         * permissions). Often shared by many VMs, or the system's own, it is never lent (see
+         * launch-lend.h) and must be readable as it is. Without the user (no sysusers yet) the
+         * unit's start says so. */
+        pw = getpwnam(MVM_HYPERVISOR_USER);
+        if (pw && !file_mode_allows(&st, /* write= */ false, pw->pw_uid, pw->pw_gid)) {
+                *ret_error_name = MVM_ERROR_INVALID_CONFIG;
+                return problem_set(-EACCES, ret_message, "%s %s cannot be read by the hypervisor's user "
+                                   MVM_HYPERVISOR_USER " (mode %04o, owner %u): make it readable to all (chmod a+r) "
+                                   "or copy it somewhere it is", what, path, (unsigned) (st.st_mode & 07777),
+                                   (unsigned) st.st_uid);
         }
         return 0;
 }

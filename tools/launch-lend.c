@@ -15,18 +15,6 @@
 #include "macro.h"
 #include "vm-files.h"
 
-/* Whether uid:gid (no supplementary groups) may open st's file as needed, by its mode bits. */
-static bool may_open(const struct stat *st, bool write, uid_t uid, gid_t gid) {
-        mode_t need_user = S_IRUSR | (write ? S_IWUSR : 0), need_group = S_IRGRP | (write ? S_IWGRP : 0),
-               need_other = S_IROTH | (write ? S_IWOTH : 0);
-
-        if (st->st_uid == uid)
-                return (st->st_mode & need_user) == need_user;
-        if (st->st_gid == gid)
-                return (st->st_mode & need_group) == need_group;
-        return (st->st_mode & need_other) == need_other;
-}
-
 static int loans_path(const char *runtime_dir, char **ret) {
         return asprintf(ret, "%s/" MVM_LOANS_FILE, runtime_dir) < 0 ? -ENOMEM : 0;
 }
@@ -39,7 +27,7 @@ int lend_file(const char *runtime_dir, const char *path, bool write, uid_t uid, 
 
         if (stat(path, &st) < 0)
                 return -errno;
-        if (may_open(&st, write, uid, gid))
+        if (file_mode_allows(&st, write, uid, gid))
                 return 0;
 
         r = loans_path(runtime_dir, &loans);

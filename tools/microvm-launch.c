@@ -667,19 +667,10 @@ static int launch_store_file(const Launch *l, const char *name, const char *path
         return launch_store_fd(l, name, path, fd);
 }
 
-/* A hypervisor that opens its files itself gets them lent where its user may not (launch-lend.h). */
+/* A hypervisor that opens its drives itself gets them lent where its user may not (launch-lend.h). */
 static int launch_lend_files(const Launch *l, const Config *config, uid_t uid, gid_t gid) {
-        const char *files[] = { config_get_string(config, CONFIG_KERNEL), config_get_string(config, CONFIG_INITRD) };
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                if (!files[i][0])
-                        continue;
-                r = lend_file(l->runtime_dir, files[i], /* write= */ false, uid, gid);
-                if (r < 0)
-                        return start_failed(l, r, MVM_ERROR_SYSTEM_FAILURE, "Cannot give %s to " MVM_HYPERVISOR_USER
-                                            ": %m.", files[i]);
-        }
         for (size_t i = 0; i < config->n_groups[CONFIG_SECTION_DRIVE]; i++) {
                 const ConfigGroup *d = &config->groups[CONFIG_SECTION_DRIVE][i];
                 g_autoptr(GVariant) h = NULL;

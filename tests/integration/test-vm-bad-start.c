@@ -4,6 +4,7 @@
  * signal. VM names start with "itvb-". */
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include "bus-test.h"
 
@@ -11,11 +12,13 @@
 /* Outside /tmp: microvmd has a private one. */
 #define NOT_A_KERNEL "/var/lib/microvm/images/itvb-not-a-kernel"
 #define VANISHING_KERNEL "/var/lib/" PREFIX "vmlinuz"
+#define PRIVATE_KERNEL "/var/lib/" PREFIX "private-vmlinuz"
 #define KVM_PROBE_CACHE BT_RUNTIME_DIR "/kvm-probe"
 
 static void cleanup(void) {
         bt_cleanup_prefix(PREFIX);
         (void) unlink(VANISHING_KERNEL);
+        (void) unlink(PRIVATE_KERNEL);
 }
 
 TestSuite(vm_bad_start, .init = cleanup, .fini = cleanup);
@@ -41,6 +44,22 @@ Test(vm_bad_start, kernel_vanished) {
         bt_assert_refused(t, "StartVM", g_variant_new("(s)", name), "org.microvm.Error.InvalidConfig", VANISHING_KERNEL,
                        "StartVM without its kernel");
         bt_assert_vm_unit_gone(name, "StartVM without its kernel");
+}
+
+/* A kernel only root may read: microvmd can, the hypervisor's user cannot, and StartVM says so rather
+ * than letting the hypervisor fail on it. */
+Test(vm_bad_start, kernel_unreadable_by_hypervisor) {
+        static const char name[] = PREFIX "privkernel";
+        _cleanup_(bt_freep) BusTest *t = bt_new();
+
+        bt_write_file(PRIVATE_KERNEL, "not a kernel\n");
+        cr_assert(chmod(PRIVATE_KERNEL, 0600) >= 0);
+        g_free(bt_create_vm(t, name, "{'Kernel': <'" PRIVATE_KERNEL "'>}"));
+
+        bt_assert_refused(t, "StartVM", g_variant_new("(s)", name), "org.microvm.Error.InvalidConfig",
+                          "cannot be read by the hypervisor's user microvm-hypervisor (mode 0600, owner 0): make it "
+                          "readable to all", "StartVM with a kernel only root may read");
+        bt_assert_vm_unit_gone(name, "StartVM with a kernel only root may read");
 }
 
 /* A file QEMU can read but not boot: the launcher's checks pass, QEMU exits as it starts, and the
