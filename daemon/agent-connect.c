@@ -89,6 +89,9 @@ int vsock_hybrid_read_answer(int fd, VsockHybridAnswer *answer) {
                         continue;
                 if (k < 0)
                         return errno == EAGAIN ? 0 : -errno;
+                /* A NUL would hide the rest of the line from the parser. */
+                if (answer->line[answer->length] == '\0')
+                        return -EPROTO;
                 if (answer->line[answer->length++] != '\n')
                         continue;
                 answer->line[answer->length - 1] = '\0';

@@ -35,6 +35,8 @@ typedef struct QmpOut {
 struct QmpClient {
         unsigned n_ref;
         bool closed;            /* freed by its owner: no handler runs again */
+        bool failed;            /* the connection went: its owner heard, or is hearing, of it */
+        bool greeted;
         bool ready;
         int fd;
         sd_event *event;
@@ -108,6 +110,11 @@ QmpClient *qmp_client_free(QmpClient *c) {
 
 /* The connection is gone: every caller hears of it, then the owner. */
 static void qmp_client_fail(QmpClient *c, int r) {
+        /* A pending call's handler may fail the client again (the capabilities' does): the owner
+         * hears once. */
+        if (c->failed)
+                return;
+        c->failed = true;
         qmp_client_ref(c);
         c->ready = false;
         c->io = sd_event_source_disable_unref(c->io);
@@ -314,6 +321,10 @@ static void qmp_dispatch(QmpClient *c, json_object *msg) {
                 json_object *version;
                 int r;
 
+                /* QEMU greets once; another greeting is no new connection. */
+                if (c->greeted)
+                        return;
+                c->greeted = true;
                 if (json_object_object_get_ex(v, "version", &version))
                         c->version = qmp_version_string(version);
                 r = qmp_call_internal(c, "qmp_capabilities", NULL, -EBADF, 0, capabilities_reply, NULL);
@@ -406,35 +417,22 @@ done:
         return 0;
 }
 
-int qmp_client_connect(sd_event *event, const char *path, QmpStateHandler on_state, QmpEventHandler on_event,
-                       void *userdata, QmpClient **ret) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+int qmp_client_new_fd(sd_event *event, int fd, QmpStateHandler on_state, QmpEventHandler on_event, void *userdata,
+                      QmpClient **ret) {
         QmpClient *c;
         int r;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-
         c = calloc(1, sizeof(QmpClient));
-        if (!c)
+        if (!c) {
+                close(fd);
                 return -ENOMEM;
-        *c = (QmpClient) { .n_ref = 1, .fd = -EBADF, .event = sd_event_ref(event), .on_state = on_state,
+        }
+        *c = (QmpClient) { .n_ref = 1, .fd = fd, .event = sd_event_ref(event), .on_state = on_state,
                            .on_event = on_event, .userdata = userdata };
 
         c->tokener = json_tokener_new();
         if (!c->tokener) {
                 r = -ENOMEM;
-                goto fail;
-        }
-        c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (c->fd < 0) {
-                r = -errno;
-                goto fail;
-        }
-        /* A Unix socket connects at once or not at all; EAGAIN means a full backlog. */
-        if (connect(c->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                r = -errno;
                 goto fail;
         }
         r = sd_event_add_io(event, &c->io, c->fd, EPOLLIN, qmp_io, c);
@@ -447,4 +445,22 @@ int qmp_client_connect(sd_event *event, const char *path, QmpStateHandler on_sta
 fail:
         qmp_client_free(c);
         return r;
+}
+
+int qmp_client_connect(sd_event *event, const char *path, QmpStateHandler on_state, QmpEventHandler on_event,
+                       void *userdata, QmpClient **ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        /* A Unix socket connects at once or not at all; EAGAIN means a full backlog. */
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        return qmp_client_new_fd(event, TAKE_FD(fd), on_state, on_event, userdata, ret);
 }

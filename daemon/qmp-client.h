@@ -23,6 +23,10 @@ typedef void (*QmpStateHandler)(QmpClient *c, int r, void *userdata);
 int qmp_client_connect(sd_event *event, const char *path, QmpStateHandler on_state, QmpEventHandler on_event,
                        void *userdata, QmpClient **ret);
 
+/* The same over a socket already connected (taken, also on failure; non-blocking). */
+int qmp_client_new_fd(sd_event *event, int fd, QmpStateHandler on_state, QmpEventHandler on_event, void *userdata,
+                      QmpClient **ret);
+
 /* Sends command with arguments (taken; NULL for none), and with fd (not taken; -EBADF for none)
  * passed along for "getfd". The reply handler (NULL: none) runs exactly once unless the client is
  * freed first;
