@@ -182,7 +182,14 @@ static int manager_load_dir(Manager *m, const char *dir, bool transient) {
         while ((errno = 0, de = readdir(d))) {
                 size_t n = strlen(de->d_name);
 
-                /* Hidden files include the temporary files of interrupted writes. */
+                /* The temporary file of a write that microvmd died in (write_file_atomic()): its
+                 * key file is whole, the old one or the new, and this is nobody's. */
+                if (de->d_name[0] == '.' && strstr(de->d_name, MVM_CONFIG_SUFFIX ".tmp")) {
+                        if (unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                                log_info("Removed %s/%s, left by an interrupted write.", dir, de->d_name);
+                        continue;
+                }
+                /* Other hidden files are not VMs. */
                 if (de->d_name[0] == '.' || n <= strlen(MVM_CONFIG_SUFFIX) ||
                     !streq(de->d_name + n - strlen(MVM_CONFIG_SUFFIX), MVM_CONFIG_SUFFIX))
                         continue;
