@@ -60,6 +60,8 @@ def domain_xml(name, guest, cmdline, serial):
     <initrd>{guest}/initramfs.cpio.gz</initrd>
     <cmdline>{cmdline}</cmdline>
   </os>
+  <!-- As microvm's guests: ACPI, for the power button a graceful stop presses. -->
+  <features><acpi/></features>
   <cpu mode='maximum'/>
   <devices>
     <serial type='file'><source path='{serial}'/></serial>
