@@ -12,25 +12,11 @@
 
 #include "agent-connect.h"
 #include "macro.h"
+#include "socket-util.h"
 #include "time-util.h"
 
 int agent_socket_connect(const char *path, int *ret_fd) {
-        _cleanup_close_ int fd = -EBADF;
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return -errno;
-        /* A local stream socket connects at once or not at all: no EINPROGRESS to wait out. */
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return -errno;
-
-        *ret_fd = TAKE_FD(fd);
-        return 0;
+        return unix_connect(path, SOCK_NONBLOCK, ret_fd);
 }
 
 /* Waits until fd is ready for events, until deadline. */

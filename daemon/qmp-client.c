@@ -14,6 +14,7 @@
 #include "log.h"
 #include "macro.h"
 #include "qmp-client.h"
+#include "socket-util.h"
 
 typedef struct QmpCall {
         struct QmpCall *next;
@@ -449,18 +450,10 @@ fail:
 
 int qmp_client_connect(sd_event *event, const char *path, QmpStateHandler on_state, QmpEventHandler on_event,
                        void *userdata, QmpClient **ret) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = -EBADF;
+        int fd, r;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return -errno;
-        /* A Unix socket connects at once or not at all; EAGAIN means a full backlog. */
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return -errno;
-        return qmp_client_new_fd(event, TAKE_FD(fd), on_state, on_event, userdata, ret);
+        r = unix_connect(path, SOCK_NONBLOCK, &fd);
+        if (r < 0)
+                return r;
+        return qmp_client_new_fd(event, fd, on_state, on_event, userdata, ret);
 }

@@ -20,6 +20,7 @@
 #include "manager.h"
 #include "ring-buffer.h"
 #include "time-util.h"
+#include "socket-util.h"
 #include "vm-console.h"
 #include "vm-files.h"
 
@@ -320,21 +321,15 @@ static void console_seed(VMConsole *con) {
 }
 
 static int console_connect(VMConsole *con) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_free_ char *dir = NULL;
+        _cleanup_free_ char *dir = NULL, *path = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        if (vm_runtime_dir(con->vm->name, &dir) < 0)
+        if (vm_runtime_dir(con->vm->name, &dir) < 0 || asprintf(&path, "%s/" MVM_SERIAL_SOCKET, dir) < 0)
                 return -ENOMEM;
-        if ((size_t) snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/" MVM_SERIAL_SOCKET, dir) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return -errno;
+        r = unix_connect(path, SOCK_NONBLOCK, &fd);
+        if (r < 0)
+                return r;
 
         r = sd_event_add_io(con->vm->manager->event, &con->serial_io, fd, EPOLLIN, serial_io, con);
         if (r < 0)

@@ -168,9 +168,11 @@ static int launch_make_seed(const Launch *l, const Config *config) {
 }
 
 /* A restore: the same checks as RestoreVM's, also for a "systemctl start" after it, on the
- * configuration as written. As root: the snapshot is its caller's. */
-static int launch_check_restore(const Launch *l, const Config *config) {
-        _cleanup_free_ char *snapshot = NULL, *message = NULL;
+ * configuration as written. As root: the snapshot is its caller's. The request (microvmd's, root's
+ * alone) is then given to the hypervisor's user, so that the start, which reads it to start the
+ * hypervisor empty, can. */
+static int launch_check_restore(const Launch *l, const Config *config, uid_t uid, gid_t gid) {
+        _cleanup_free_ char *snapshot = NULL, *message = NULL, *request = NULL;
         const char *error_name;
         int r;
 
@@ -179,6 +181,12 @@ static int launch_check_restore(const Launch *l, const Config *config) {
         r = snapshot_check(snapshot, l->name, config, NULL, &error_name, &message);
         if (r < 0)
                 return start_failed(l, r, error_name, "Cannot restore VM %s: %s.", l->name, message ?: strerror(-r));
+        r = launch_runtime_path(l, MVM_RESTORE_FILE, &request);
+        if (r >= 0 && chown(request, uid, gid) < 0)
+                r = -errno;
+        if (r < 0)
+                return start_failed(l, r, MVM_ERROR_SYSTEM_FAILURE, "Cannot give the restore request of VM %s to "
+                                    MVM_HYPERVISOR_USER ": %m.", l->name);
         log_info("Restoring VM %s from %s.", l->name, snapshot);
         return 0;
 }
@@ -361,7 +369,7 @@ int verb_prepare(Launch *l) {
                 return start_failed(l, r, MVM_ERROR_SYSTEM_FAILURE, "The hypervisor's user " MVM_HYPERVISOR_USER
                                     " does not exist (%m): run systemd-sysusers.");
 
-        r = launch_check_restore(l, config);
+        r = launch_check_restore(l, config, uid, gid);
         if (r < 0)
                 return r;
 

@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "qmp-client.h"
 #include "qmp-command.h"
+#include "socket-util.h"
 
 #define QMP_TIMEOUT_SEC 5
 
@@ -141,28 +142,26 @@ int qmp_session_execute(QmpSession *s, const char *command, const char *argument
 }
 
 int qmp_session_open(const char *path, QmpSession **ret) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         struct timeval tv = { .tv_sec = QMP_TIMEOUT_SEC };
         json_object *greeting = NULL, *q, *version;
         QmpSession *s;
         int r;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-
         s = calloc(1, sizeof(QmpSession));
         if (!s)
                 return -ENOMEM;
-        s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        s->fd = -EBADF;
         s->tok = json_tokener_new();
-        if (s->fd < 0 || !s->tok) {
-                r = s->fd < 0 ? negative_errno() : -ENOMEM;
+        if (!s->tok) {
+                r = -ENOMEM;
                 goto fail;
         }
+        /* Blocking, each read and write bounded. */
+        r = unix_connect(path, 0, &s->fd);
+        if (r < 0)
+                goto fail;
         if (setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-            setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-            connect(s->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+            setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
                 r = negative_errno();
                 goto fail;
         }
