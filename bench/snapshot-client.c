@@ -641,7 +641,7 @@ static int boot_both(Bench *b) {
 
         r = vm_main_pid(b, &pid);
         if (r >= 0)
-                r = process_argv(pid, &argv);
+                r = guest_argv_by_path(pid, b->opt.guest, &argv);
         if (r < 0)
                 return r;
         if (vm_runtime_dir(b->opt.name, &runtime_dir) < 0)

@@ -4,7 +4,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "figure.h"
 #include "log.h"
@@ -195,4 +198,99 @@ int process_argv(pid_t pid, char ***ret) {
                         return log_oom();
         *ret = TAKE_PTR(argv);
         return 0;
+}
+
+/* Which of files descriptor fd of process pid is (the same inode): its link may name the file
+ * relative to a mount this process cannot see. */
+static int process_fd_path(pid_t pid, int fd, char *const *files, char **ret) {
+        _cleanup_free_ char *link = NULL;
+        struct stat a, b;
+
+        if (asprintf(&link, "/proc/%i/fd/%i", (int) pid, fd) < 0)
+                return log_oom();
+        if (stat(link, &a) < 0)
+                return log_error_errno(errno, "Cannot examine %s: %m", link);
+        for (char *const *f = files; f && *f; f++)
+                if (stat(*f, &b) >= 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+                        *ret = strdup(*f);
+                        return *ret ? 0 : log_oom();
+                }
+        return log_error_errno(ENOENT, "%s is none of the files this benchmark gave the VM.", link);
+}
+
+int process_argv_by_path(pid_t pid, char *const *files, char ***ret) {
+        _cleanup_strv_free_ char **argv = NULL, **out = NULL;
+        char *sets[64] = {};
+        int r;
+
+        r = process_argv(pid, &argv);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; argv[i]; i++) {
+                _cleanup_free_ char *arg = strdup(argv[i]);
+                unsigned fd, set;
+                char *p;
+
+                if (!arg)
+                        return log_oom();
+                /* "-add-fd fd=N,set=K": file=/dev/fdset/K below is the file of descriptor N. */
+                if (streq(arg, "-add-fd") && argv[i + 1] &&
+                    sscanf(argv[i + 1], "fd=%u,set=%u", &fd, &set) == 2 && set < ELEMENTSOF(sets)) {
+                        if (!sets[set]) {
+                                r = process_fd_path(pid, (int) fd, files, &sets[set]);
+                                if (r < 0)
+                                        goto done;
+                        }
+                        i++;
+                        continue;
+                }
+                if ((p = strstr(arg, "/proc/self/fd/")) && sscanf(p, "/proc/self/fd/%u", &fd) == 1) {
+                        _cleanup_free_ char *path = NULL, *joined = NULL;
+
+                        r = process_fd_path(pid, (int) fd, files, &path);
+                        if (r < 0)
+                                goto done;
+                        *p = '\0';
+                        p += strlen("/proc/self/fd/");
+                        p += strspn(p, "0123456789");
+                        if (asprintf(&joined, "%s%s%s", arg, path, p) < 0) {
+                                r = log_oom();
+                                goto done;
+                        }
+                        free(arg);
+                        arg = TAKE_PTR(joined);
+                }
+                if ((p = strstr(arg, "/dev/fdset/")) && sscanf(p, "/dev/fdset/%u", &set) == 1 &&
+                    set < ELEMENTSOF(sets) && sets[set]) {
+                        _cleanup_free_ char *joined = NULL;
+
+                        *p = '\0';
+                        p += strlen("/dev/fdset/");
+                        p += strspn(p, "0123456789");
+                        if (asprintf(&joined, "%s%s%s", arg, sets[set], p) < 0) {
+                                r = log_oom();
+                                goto done;
+                        }
+                        free(arg);
+                        arg = TAKE_PTR(joined);
+                }
+                if (strv_extend(&out, arg) < 0) {
+                        r = log_oom();
+                        goto done;
+                }
+        }
+        *ret = TAKE_PTR(out);
+        r = 0;
+done:
+        for (size_t k = 0; k < ELEMENTSOF(sets); k++)
+                free(sets[k]);
+        return r;
+}
+
+int guest_argv_by_path(pid_t pid, const char *guest, char ***ret) {
+        _cleanup_free_ char *kernel = NULL, *initrd = NULL;
+
+        if (asprintf(&kernel, "%s/vmlinuz", guest) < 0 || asprintf(&initrd, "%s/initramfs.cpio.gz", guest) < 0)
+                return log_oom();
+        return process_argv_by_path(pid, (char *const[]) { kernel, initrd, NULL }, ret);
 }

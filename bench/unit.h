@@ -51,3 +51,9 @@ static inline void fclosep(FILE **f) {
 int process_rss_kib(pid_t pid, uint64_t *ret);
 /* The argument vector of a running process (strv_free()). */
 int process_argv(pid_t pid, char ***ret);
+/* The same for a QEMU started by microvm, to be run again by hand: the files it was handed as
+ * descriptors (-kernel /proc/self/fd/N, -add-fd with file=/dev/fdset/K) named by their paths, the
+ * one of files (NULL-terminated) that each is. */
+int process_argv_by_path(pid_t pid, char *const *files, char ***ret);
+/* process_argv_by_path() for a VM of the test guest in the directory guest. */
+int guest_argv_by_path(pid_t pid, const char *guest, char ***ret);

@@ -394,7 +394,7 @@ static int run_microvm(Bench *b, Run *run) {
         if (r < 0)
                 return r;
         if (!b->qemu_argv) {
-                r = process_argv(pid, &b->qemu_argv);
+                r = guest_argv_by_path(pid, b->opt.guest, &b->qemu_argv);
                 if (r < 0)
                         return r;
         }
