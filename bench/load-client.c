@@ -20,6 +20,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-names.h"
+#include "bus-variant.h"
 #include "figure.h"
 #include "macro.h"
 
@@ -55,46 +56,20 @@ static void client_error(Client *c, const char *format, ...) {
         va_end(ap);
 }
 
-/* The config's a{sv} appended to m. */
-static int append_config(sd_bus_message *m, const char *text) {
-        g_autoptr(GVariant) v = g_variant_parse(G_VARIANT_TYPE("a{sv}"), text, NULL, NULL, NULL);
-        g_autoptr(GVariantIter) it = NULL;
-        const char *key;
-        GVariant *value;
-        int r;
-
-        if (!v)
-                return -EINVAL;
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
-        g_variant_get(v, "a{sv}", &it);
-        while (r >= 0 && g_variant_iter_next(it, "{&sv}", &key, &value)) {
-                g_autoptr(GVariant) owned = value;
-
-                /* The load's configurations hold strings, numbers and booleans. */
-                if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
-                        r = sd_bus_message_append(m, "{sv}", key, "s", g_variant_get_string(value, NULL));
-                else if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
-                        r = sd_bus_message_append(m, "{sv}", key, "u", g_variant_get_uint32(value));
-                else if (g_variant_is_of_type(value, G_VARIANT_TYPE_UINT64))
-                        r = sd_bus_message_append(m, "{sv}", key, "t", g_variant_get_uint64(value));
-                else if (g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN))
-                        r = sd_bus_message_append(m, "{sv}", key, "b", (int) g_variant_get_boolean(value));
-                else
-                        r = -EINVAL;
-        }
-        return r < 0 ? r : sd_bus_message_close_container(m);
-}
-
 static int create_vm(sd_bus *bus, const char *name, const char *config, sd_bus_message **ret_reply,
                      sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
+        g_autoptr(GVariant) dict = g_variant_parse(G_VARIANT_TYPE("a{sv}"), config, NULL, NULL, NULL);
+
+        if (!dict)
+                return -EINVAL;
         r = sd_bus_message_new_method_call(bus, &m, MVM_BUS_NAME, MVM_MANAGER_PATH, MVM_MANAGER_INTERFACE, "CreateVM");
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", name);
         if (r >= 0)
-                r = append_config(m, config);
+                r = bus_message_append_gvariant(m, dict);
         if (r < 0)
                 return r;
         return sd_bus_call(bus, m, 0, error, ret_reply);

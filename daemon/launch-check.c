@@ -15,9 +15,8 @@
 #include "problem.h"
 #include "vm-seed.h"
 
-static int check_readable(const char *what, const char *key, const char *path, const char **ret_error_name,
-                          char **ret_message) {
-        struct passwd *pw;
+static int check_readable(const char *what, const char *key, const char *path, const struct passwd *pw,
+                          const char **ret_error_name, char **ret_message) {
         struct stat st;
 
         /* access() with the real IDs: the launcher and microvmd both run as root here. */
@@ -36,7 +35,6 @@ static int check_readable(const char *what, const char *key, const char *path, c
          * permissions). Often shared by many VMs, or the system's own, it is never lent (see
          * launch-lend.h) and must be readable as it is. Without the user (no sysusers yet) the
          * unit's start says so. */
-        pw = getpwnam(MVM_HYPERVISOR_USER);
         if (pw && !file_mode_allows(&st, /* write= */ false, pw->pw_uid, pw->pw_gid)) {
                 *ret_error_name = MVM_ERROR_INVALID_CONFIG;
                 return problem_set(-EACCES, ret_message, "%s %s cannot be read by the hypervisor's user "
@@ -78,6 +76,8 @@ int config_check_files(const char *name, const Config *c, DriveProbes *ret_probe
 int launch_check(const char *name, const Config *c, DriveProbes *ret_probes, const char **ret_error_name,
                  char **ret_message) {
         const char *hypervisor = config_get_string(c, CONFIG_HYPERVISOR);
+        /* Looked up once per check: sysusers may make it while microvmd runs. */
+        const struct passwd *pw = getpwnam(MVM_HYPERVISOR_USER);
         int r;
 
         if (!backend_get(hypervisor)) {
@@ -86,11 +86,13 @@ int launch_check(const char *name, const Config *c, DriveProbes *ret_probes, con
                                "use Hypervisor=qemu", hypervisor);
         }
 
-        r = check_readable("Kernel", "Kernel=", config_get_string(c, CONFIG_KERNEL), ret_error_name, ret_message);
+        r = check_readable("Kernel", "Kernel=", config_get_string(c, CONFIG_KERNEL), pw, ret_error_name,
+                           ret_message);
         if (r < 0)
                 return r;
         if (config_get_string(c, CONFIG_INITRD)[0]) {
-                r = check_readable("Initrd", "Initrd=", config_get_string(c, CONFIG_INITRD), ret_error_name, ret_message);
+                r = check_readable("Initrd", "Initrd=", config_get_string(c, CONFIG_INITRD), pw, ret_error_name,
+                                   ret_message);
                 if (r < 0)
                         return r;
         }
