@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The MicroVMs page: the table of VMs, the create form and the selected VM's details, all over
+// microvmd's bus API with the logged-in user's rights.
+
+import { describeError } from "./bus.js";
+import { CreateForm } from "./create-form.js";
+import { describeDenied, loadPermissions } from "./permissions.js";
+import { loadSchema } from "./schema.js";
+import { VMDetails } from "./vm-details.js";
+import { VMList } from "./vm-list.js";
+
+const alertBox = document.getElementById("alert");
+
+function showError(message) {
+    alertBox.textContent = message;
+    alertBox.hidden = false;
+}
+
+function clearError() {
+    alertBox.hidden = true;
+}
+
+async function main() {
+    const permissions = await loadPermissions();
+    const notice = document.getElementById("notice");
+    notice.textContent = describeDenied(permissions);
+    notice.hidden = !notice.textContent;
+
+    let details = null;
+    const list = new VMList({
+        onSelect: (name, proxy) => details.show(name, proxy),
+        onChange: name => details.changed(name),
+    });
+    details = new VMDetails(permissions, { stateOf: name => list.stateOf(name), showError, clearError });
+
+    const { keys, nameRule } = await loadSchema();
+    const form = new CreateForm(keys, nameRule, { onCreated: name => list.select(name) });
+    const createOpen = document.getElementById("create-open");
+    createOpen.disabled = !permissions.manage;
+    createOpen.title = permissions.manage ? "" : "polkit does not grant you org.microvm.manage";
+    createOpen.addEventListener("click", () => form.open());
+
+    await list.start();
+    document.body.dataset.ready = "true";
+}
+
+main().catch(error => showError(`The page could not load: ${describeError(error)}`));

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The selected VM: what it is, the lifecycle buttons its state allows, its console, the guest
+// command box and its boot log. Buttons polkit does not allow the user stay disabled; a call
+// microvmd refuses shows microvmd's message (polkit's refusal among them).
+
+import { callManager, describeError } from "./bus.js";
+import { BootLog } from "./boot-log.js";
+import { ConsolePane } from "./console.js";
+import { ExecBox } from "./exec.js";
+
+const FACTS = [
+    ["Unit", "Unit"], ["Hypervisor", "Hypervisor"], ["Accelerator", "Accelerator"], ["Kernel", "Kernel"],
+    ["Configuration", "ConfigFile"], ["Last stop", "StopReason"], ["Guest ready", "Ready"],
+    ["Needs restart", "NeedsRestart"],
+];
+
+// Which button each state allows; a start or stop under way allows none.
+const ALLOWED = {
+    start: ["defined", "stopped", "crashed"],
+    stop: ["running", "paused"],
+    kill: ["running", "paused", "stopping"],
+    pause: ["running"],
+    resume: ["paused"],
+    delete: ["defined", "stopped", "crashed"],
+};
+
+// The right each button needs (see permissions.js).
+const RIGHTS = { start: "lifecycle", stop: "lifecycle", kill: "lifecycle", pause: "lifecycle",
+                 resume: "lifecycle", delete: "manage" };
+
+export class VMDetails {
+    constructor(permissions, { stateOf, showError, clearError }) {
+        this.permissions = permissions;
+        this.stateOf = stateOf;
+        this.showError = showError;
+        this.clearError = clearError;
+        this.section = document.getElementById("details");
+        this.name = null;
+        this.proxy = null;
+        this.busy = false;
+        this.console = new ConsolePane();
+        this.exec = new ExecBox();
+        this.bootLog = new BootLog();
+        this.buttons = Object.fromEntries(Object.keys(ALLOWED).map(verb => [verb, document.getElementById(`vm-${verb}`)]));
+        this.buttons.start.addEventListener("click", () => this.run("StartVM", [this.name]));
+        this.buttons.stop.addEventListener("click", () => this.stop());
+        this.buttons.kill.addEventListener("click", () => this.run("KillVM", [this.name, 9]));
+        this.buttons.pause.addEventListener("click", () => this.run("PauseVM", [this.name]));
+        this.buttons.resume.addEventListener("click", () => this.run("ResumeVM", [this.name]));
+        this.buttons.delete.addEventListener("click", () => this.confirmDelete());
+    }
+
+    show(name, proxy) {
+        if (name !== this.name)
+            this.clearError();
+        this.name = name;
+        this.proxy = proxy;
+        this.section.hidden = !name;
+        if (!name) {
+            this.console.show(null, false, false);
+            this.bootLog.show(null);
+            return;
+        }
+        this.render();
+        this.bootLog.show(proxy.data.Unit);
+    }
+
+    // A property or the state of the selected VM changed.
+    changed(name) {
+        if (name === this.name && this.proxy)
+            this.render();
+    }
+
+    render() {
+        const data = this.proxy.data;
+        const state = this.stateOf(this.name) || data.State;
+        document.getElementById("details-name").textContent = this.name;
+        document.getElementById("details-state").textContent = state;
+        const facts = document.getElementById("details-facts");
+        facts.replaceChildren();
+        for (const [label, property] of FACTS) {
+            const dt = document.createElement("dt");
+            const dd = document.createElement("dd");
+            dt.textContent = label;
+            dd.textContent = typeof data[property] === "boolean" ? (data[property] ? "yes" : "no") : (data[property] || "—");
+            dd.dataset.field = property;
+            facts.append(dt, dd);
+        }
+        for (const [verb, button] of Object.entries(this.buttons)) {
+            const allowed = this.permissions[RIGHTS[verb]];
+            button.disabled = this.busy || !allowed || !ALLOWED[verb].includes(state);
+            button.title = allowed ? "" : `polkit does not grant you org.microvm.${RIGHTS[verb]}`;
+        }
+        const running = state === "running" || state === "paused";
+        this.console.show(this.name, running, this.permissions.console);
+        this.exec.show(this.proxy.path, running && data.AgentConnected, this.permissions.exec);
+    }
+
+    async run(method, args) {
+        const name = this.name;
+        this.clearError();
+        this.busy = true;
+        this.render();
+        try {
+            return await callManager(method, args);
+        } catch (error) {
+            if (name === this.name)
+                this.showError(`${method} ${name}: ${describeError(error)}`);
+            return null;
+        } finally {
+            this.busy = false;
+            if (this.name)
+                this.render();
+        }
+    }
+
+    stop() {
+        const seconds = Number(document.getElementById("vm-stop-timeout").value || 0);
+        if (!Number.isSafeInteger(seconds) || seconds < 0) {
+            this.showError("The stop timeout is a whole number of seconds (0: the unit's own).");
+            return;
+        }
+        return this.run("StopVM", [this.name, seconds * 1000000]);
+    }
+
+    confirmDelete() {
+        const dialog = document.getElementById("delete-dialog");
+        const name = this.name;
+        document.getElementById("delete-question").textContent =
+            `Delete VM ${name}? Its key file is removed; its drive images are not touched.`;
+        dialog.addEventListener("close", () => {
+            if (dialog.returnValue === "delete" && name === this.name)
+                this.run("DeleteVM", [name]);
+        }, { once: true });
+        dialog.returnValue = "";
+        dialog.showModal();
+    }
+}
