@@ -6,7 +6,7 @@ cockpit-ws (Debian's) serves the installed page on 127.0.0.1 in this namespace; 
 Chromium, driven through chromedriver, logs in as users made for the test. As a member of
 group microvm with the example polkit rule, the test creates a VM from the page's form, starts
 it, reads the guest's boot output and types into its serial console, runs a command through the
-guest agent, pauses, resumes, stops and deletes it, and checks each step both in the page and
+guest agent, pauses, resumes, stops, kills and deletes it, and checks each step both in the page and
 on the bus. As a user without rights it checks that the page is read-only, and after the rule
 is taken away from a page that still shows its buttons, that polkit's refusal is shown and
 nothing changes. Screenshots go to $MVM_TEST_OUTPUT/cockpit/.
@@ -357,6 +357,16 @@ def refused_start(page):
     grant()
 
 
+def kill_vm(page):
+    """Started again, then killed: the hypervisor gets SIGKILL through systemd."""
+    page.click("vm-start")
+    page.wait_cell(VM, "State", "running", timeout=180)
+    page.click("vm-kill")
+    page.wait_cell(VM, "State", "stopped", timeout=60)
+    expect(vm_property(VM, "StopReason") == "killed", f"the VM was killed: {vm_property(VM, 'StopReason')}")
+    expect(unit_state(VM) in ("inactive", "failed"), f"the unit is down: {unit_state(VM)}")
+
+
 def delete_vm(page):
     page.click("vm-delete")
     wait_until(lambda: page.by_id("delete-dialog").is_displayed(), 10, "the confirmation")
@@ -407,6 +417,7 @@ def main():
             live_updates(page)
             run_vm(page)
             refused_start(page)
+            kill_vm(page)
             delete_vm(page)
         except Exception:
             page.screenshot("failure")
