@@ -183,7 +183,11 @@ class Page:
                     "--window-size=1280,1400", f"--user-data-dir={self.profile}"]:
             options.add_argument(arg)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        # Chromium keeps crash reports and settings under $HOME: a home of its own, gone with the profile.
+        home = os.path.join(self.profile, "home")
+        os.makedirs(home)
+        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=f"{home}/.config", XDG_CACHE_HOME=f"{home}/.cache")
+        self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver", env=env), options=options)
         self.user = user
         self.login()
 
