@@ -302,7 +302,15 @@ def create_vm(page, data_image):
 
 
 def live_updates(page):
-    """A change made elsewhere (busctl as root) reaches the table through PropertiesChanged."""
+    """A change made elsewhere (busctl as root) reaches the table through PropertiesChanged, and
+    the page does not poll: while it sits open, it calls nothing on microvmd."""
+    monitor = subprocess.Popen(["busctl", "monitor", "--json=short",
+                                "--match=type='method_call',path_namespace='/org/microvm/Manager'"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(5)
+    monitor.terminate()
+    calls = [line for line in monitor.communicate()[0].splitlines() if '"method_call"' in line]
+    expect(not calls, f"the idle page calls nothing on microvmd in 5 s: {calls}")
     manager("UpdateVM", "sa{sv}", VM, 1, "VCPUs", "u", 2)
     page.wait_cell(VM, "VCPUs", "2", timeout=10)
 
