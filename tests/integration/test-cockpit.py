@@ -5,15 +5,16 @@
 cockpit-ws (Debian's) serves the installed page on 127.0.0.1 in this namespace; headless
 Chromium, driven through chromedriver, logs in as users made for the test. As a member of
 group microvm with the example polkit rule, the test creates a VM from the page's form, starts
-it, reads the guest's boot output and types into its serial console, runs a command through the
-guest agent, pauses, resumes, stops, kills and deletes it, and checks each step both in the page and
-on the bus. As a user without rights it checks that the page is read-only, and after the rule
+it, reads the guest's boot output and types into its serial console, runs commands through the
+guest agent, pauses, resumes, snapshots, stops, restores (the guest remembers), kills and deletes
+it, and checks each step both in the page and on the bus. As a user without rights it checks that the page is read-only, and after the rule
 is taken away from a page that still shows its buttons, that polkit's refusal is shown and
 nothing changes. Screenshots go to $MVM_TEST_OUTPUT/cockpit/.
 """
 
 import json
 import os
+import pwd
 import secrets
 import shutil
 import subprocess
@@ -35,6 +36,8 @@ GROUP = "microvm"
 ADMIN = "mvm-cockpit-admin"
 VIEWER = "mvm-cockpit-viewer"
 RULE = "/etc/polkit-1/rules.d/50-microvm-group.rules"
+HOMES = "/var/lib/microvm-test-cockpit-homes"
+SNAPSHOTS = f"/var/lib/microvm/snapshots/{ADMIN}"
 PREFIX = "ck-"
 VM = PREFIX + "web"
 VM_VIEW = PREFIX + "view"
@@ -125,10 +128,15 @@ def set_up():
     run(["sh", "-c", f"getent group {GROUP} >/dev/null || groupadd --system {GROUP}"])
     for user in (ADMIN, VIEWER):
         run(["userdel", "--remove", user], check=False)
-    run(["useradd", "--create-home", "--groups", f"{GROUP},systemd-journal", ADMIN])
-    run(["useradd", "--create-home", VIEWER])
+    shutil.rmtree(HOMES, ignore_errors=True)
+    remove_snapshots()
+    # Homes of the test's own, gone with the users.
+    os.makedirs(HOMES, exist_ok=True)
+    run(["useradd", "--create-home", f"--home-dir={HOMES}/{ADMIN}", "--groups", f"{GROUP},systemd-journal", ADMIN])
+    run(["useradd", "--create-home", f"--home-dir={HOMES}/{VIEWER}", VIEWER])
     for user, password in passwords.items():
         subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True)
+    run(["install", "-d", "-o", ADMIN, SNAPSHOTS])
     grant()
     # Cockpit refuses logins over plain HTTP unless told otherwise; TLS would add nothing here.
     os.makedirs(f"{WS_CONFIG}/cockpit", exist_ok=True)
@@ -160,6 +168,14 @@ def revoke():
     time.sleep(2)
 
 
+def remove_snapshots():
+    shutil.rmtree(SNAPSHOTS, ignore_errors=True)
+    try:
+        os.rmdir(os.path.dirname(SNAPSHOTS))
+    except OSError:
+        pass            # an administrator's other users have theirs there
+
+
 def tear_down():
     cleanup_vms()
     run(["systemctl", "stop", WS_UNIT], check=False)
@@ -168,6 +184,8 @@ def tear_down():
     for user in (ADMIN, VIEWER):
         run(["loginctl", "terminate-user", user], check=False)
         run(["userdel", "--remove", user], check=False)
+    shutil.rmtree(HOMES, ignore_errors=True)
+    remove_snapshots()
 
 
 class Page:
@@ -315,6 +333,23 @@ def live_updates(page):
     page.wait_cell(VM, "VCPUs", "2", timeout=10)
 
 
+def snapshot_path():
+    """Where the page suggests: the user's own directory, which an administrator made."""
+    return f"{SNAPSHOTS}/{VM}.snap"
+
+
+def run_command(page, command, expected):
+    """Runs command in the guest from the command box; its output as the page shows it."""
+    wait_until(lambda: page.by_id("exec").is_displayed() and page.by_id("exec-run").is_enabled(), 120,
+               "the command box (the guest agent connected)")
+    page.fill("exec-command", command)
+    page.click("exec-run")
+    wait_until(lambda: page.by_id("exec-output").get_attribute("data-state") == "done", 60, f"{command!r} to end")
+    output = page.text("exec-output")
+    expect(expected in output, f"{command!r} printed {expected!r}: {output!r}")
+    return output
+
+
 def run_vm(page):
     page.click("vm-start")
     page.wait_cell(VM, "State", "running", timeout=180)
@@ -331,12 +366,8 @@ def run_vm(page):
     page.screenshot("list")
 
     wait_until(lambda: page.by_id("exec").is_displayed(), 120, "the command box (the guest agent connected)")
-    page.fill("exec-command", "echo agent-$((6*7)); uname -s")
-    page.click("exec-run")
-    output = wait_until(lambda: page.text("exec-output") if "[exit status" in page.text("exec-output") else None,
-                        60, "the command's output")
-    expect("agent-42" in output and "Linux" in output and "[exit status 0]" in output,
-           f"the guest command's output and status: {output!r}")
+    output = run_command(page, "echo agent-$((6*7)); uname -s", "Linux")
+    expect("agent-42" in output and "[exit status 0]" in output, f"the guest command's output and status: {output!r}")
 
     wait_until(lambda: "microvm-guest: ready" in page.text("boot-log"), 60, "the serial output in the boot log")
 
@@ -346,6 +377,16 @@ def run_vm(page):
     page.click("vm-resume")
     page.wait_cell(VM, "State", "running")
     expect(vm_property(VM, "State") == "running", "the bus says running again")
+
+    # Something only the guest's memory holds, then a snapshot that keeps it (restored below).
+    run_command(page, "echo remembered-$((6*7)) > /tmp/mark; echo marked", "marked")
+    expect(page.by_id("vm-snapshot-path").get_attribute("value") == snapshot_path(),
+           f"the page suggests the VM's state directory: {page.by_id('vm-snapshot-path').get_attribute('value')!r}")
+    page.click("vm-snapshot")
+    wait_until(lambda: "Snapshot written" in page.text("details-result"), 60, "the snapshot's confirmation")
+    owner = os.stat(snapshot_path()).st_uid
+    expect(owner == pwd.getpwnam(ADMIN).pw_uid, f"the snapshot is the caller's: uid {owner}")
+    expect(vm_property(VM, "State") == "running", "the VM goes on after the snapshot")
 
     page.fill("vm-stop-timeout", "20")
     page.click("vm-stop")
@@ -369,10 +410,14 @@ def refused_start(page):
     grant()
 
 
-def kill_vm(page):
-    """Started again, then killed: the hypervisor gets SIGKILL through systemd."""
-    page.click("vm-start")
-    page.wait_cell(VM, "State", "running", timeout=180)
+def restore_and_kill(page):
+    """Restored from the snapshot, the guest still has what it had in memory; then it is killed:
+    the hypervisor gets SIGKILL through systemd."""
+    page.click("vm-restore")
+    page.wait_cell(VM, "State", "running", timeout=120)
+    wait_until(lambda: "Restored from" in page.text("details-result"), 30, "the restore's confirmation")
+    expect(vm_property(VM, "State") == "running" and unit_state(VM) == "active", "the bus says running")
+    run_command(page, "cat /tmp/mark", "remembered-42")
     page.click("vm-kill")
     page.wait_cell(VM, "State", "stopped", timeout=60)
     expect(vm_property(VM, "StopReason") == "killed", f"the VM was killed: {vm_property(VM, 'StopReason')}")
@@ -429,7 +474,7 @@ def main():
             live_updates(page)
             run_vm(page)
             refused_start(page)
-            kill_vm(page)
+            restore_and_kill(page)
             delete_vm(page)
         except Exception:
             page.screenshot("failure")

@@ -48,6 +48,7 @@ export class ExecBox {
             return;
         this.run.disabled = true;
         this.output.textContent = `$ ${command}\n`;
+        this.output.dataset.state = "running";
         try {
             const [status, signal, stdout, stderr] = await client.call(
                 path, VM_INTERFACE, "Exec",
@@ -61,6 +62,8 @@ export class ExecBox {
             if (path === this.path)
                 this.output.append(`[${describeError(error)}]\n`);
         } finally {
+            if (path === this.path)
+                this.output.dataset.state = "done";
             this.run.disabled = false;
         }
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The MicroVMs page: the table of VMs, the create form and the selected VM's details, all over
 // microvmd's bus API with the logged-in user's rights.
+/* global cockpit */
 
 import { describeError } from "./bus.js";
 import { CreateForm } from "./create-form.js";
@@ -21,7 +22,7 @@ function clearError() {
 }
 
 async function main() {
-    const permissions = await loadPermissions();
+    const [permissions, user] = await Promise.all([loadPermissions(), cockpit.user()]);
     const notice = document.getElementById("notice");
     notice.textContent = describeDenied(permissions);
     notice.hidden = !notice.textContent;
@@ -31,7 +32,7 @@ async function main() {
         onSelect: (name, proxy) => details.show(name, proxy),
         onChange: name => details.changed(name),
     });
-    details = new VMDetails(permissions, { stateOf: name => list.stateOf(name), showError, clearError });
+    details = new VMDetails(permissions, user.name, { stateOf: name => list.stateOf(name), showError, clearError });
 
     const { keys, nameRule } = await loadSchema();
     const form = new CreateForm(keys, nameRule, { onCreated: name => list.select(name) });

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The selected VM: what it is, the lifecycle buttons its state allows, its console, the guest
-// command box and its boot log. Buttons polkit does not allow the user stay disabled; a call
-// microvmd refuses shows microvmd's message (polkit's refusal among them).
+// The selected VM: what it is, the lifecycle and snapshot buttons its state allows, its console,
+// the guest command box and its boot log. Buttons polkit does not allow the user stay disabled; a
+// call microvmd refuses shows microvmd's message (polkit's refusal among them).
 
 import { callManager, describeError } from "./bus.js";
 import { BootLog } from "./boot-log.js";
 import { ConsolePane } from "./console.js";
 import { ExecBox } from "./exec.js";
+import { STATE_DIR } from "./paths.js";
 
 const FACTS = [
     ["Unit", "Unit"], ["Hypervisor", "Hypervisor"], ["Accelerator", "Accelerator"], ["Kernel", "Kernel"],
@@ -22,15 +23,24 @@ const ALLOWED = {
     pause: ["running"],
     resume: ["paused"],
     delete: ["defined", "stopped", "crashed"],
+    snapshot: ["running", "paused"],
+    restore: ["defined", "stopped", "crashed"],
 };
 
 // The right each button needs (see permissions.js).
 const RIGHTS = { start: "lifecycle", stop: "lifecycle", kill: "lifecycle", pause: "lifecycle",
-                 resume: "lifecycle", delete: "manage" };
+                 resume: "lifecycle", delete: "manage", snapshot: "lifecycle", restore: "lifecycle" };
 
 export class VMDetails {
-    constructor(permissions, { stateOf, showError, clearError }) {
+    constructor(permissions, user, { stateOf, showError, clearError }) {
         this.permissions = permissions;
+        // microvmd writes a snapshot only where it may (below its state directory, ProtectSystem=
+        // strict) and, for anyone but root, only into a directory the caller owns: one such per
+        // user is where the page suggests them.
+        this.snapshotDir = `${STATE_DIR}/snapshots/${user}`;
+        document.getElementById("snapshot-hint").textContent =
+            `Snapshots are written into a directory of yours below ${STATE_DIR}. An administrator ` +
+            `makes one with: install -d -o ${user} ${this.snapshotDir}`;
         this.stateOf = stateOf;
         this.showError = showError;
         this.clearError = clearError;
@@ -48,11 +58,18 @@ export class VMDetails {
         this.buttons.pause.addEventListener("click", () => this.run("PauseVM", [this.name]));
         this.buttons.resume.addEventListener("click", () => this.run("ResumeVM", [this.name]));
         this.buttons.delete.addEventListener("click", () => this.confirmDelete());
+        this.buttons.snapshot.addEventListener("click", () => this.snapshot("SnapshotVM"));
+        this.buttons.restore.addEventListener("click", () => this.snapshot("RestoreVM"));
+        this.result = document.getElementById("details-result");
+        this.snapshotPath = document.getElementById("vm-snapshot-path");
     }
 
     show(name, proxy) {
-        if (name !== this.name)
+        if (name !== this.name) {
             this.clearError();
+            this.result.textContent = "";
+            this.snapshotPath.value = name ? `${this.snapshotDir}/${name}.snap` : "";
+        }
         this.name = name;
         this.proxy = proxy;
         this.section.hidden = !name;
@@ -96,13 +113,18 @@ export class VMDetails {
         this.exec.show(this.proxy.path, running && data.AgentConnected, this.permissions.exec);
     }
 
-    async run(method, args) {
+    // Calls method; what it answered, or null after showing why it failed.
+    async run(method, args, done) {
         const name = this.name;
         this.clearError();
+        this.result.textContent = "";
         this.busy = true;
         this.render();
         try {
-            return await callManager(method, args);
+            const reply = await callManager(method, args);
+            if (name === this.name)
+                this.result.textContent = done ? done(reply) : "";
+            return reply;
         } catch (error) {
             if (name === this.name)
                 this.showError(`${method} ${name}: ${describeError(error)}`);
@@ -120,7 +142,18 @@ export class VMDetails {
             this.showError("The stop timeout is a whole number of seconds (0: the unit's own).");
             return;
         }
-        return this.run("StopVM", [this.name, seconds * 1000000]);
+        return this.run("StopVM", [this.name, seconds * 1000000], ([reason]) => `Stopped: ${reason}.`);
+    }
+
+    // SnapshotVM or RestoreVM with the path given (microvmd wants it absolute and says so).
+    snapshot(method) {
+        const path = this.snapshotPath.value.trim();
+        if (!path) {
+            this.showError("Give the snapshot file's absolute path.");
+            return;
+        }
+        return this.run(method, [this.name, path],
+                        () => method === "SnapshotVM" ? `Snapshot written to ${path}.` : `Restored from ${path}.`);
     }
 
     confirmDelete() {
