@@ -4,12 +4,13 @@
 
 cockpit-ws (Debian's) serves the installed page on 127.0.0.1 in this namespace; headless
 Chromium, driven through chromedriver, logs in as users made for the test. As a member of
-group microvm with the example polkit rule, the test creates a VM from the page's form, starts
-it, reads the guest's boot output and types into its serial console, runs commands through the
-guest agent, pauses, resumes, snapshots, stops, restores (the guest remembers), kills and deletes
-it, and checks each step both in the page and on the bus. As a user without rights it checks that the page is read-only, and after the rule
-is taken away from a page that still shows its buttons, that polkit's refusal is shown and
-nothing changes. Screenshots go to $MVM_TEST_OUTPUT/cockpit/.
+group microvm with the example polkit rule, the test creates a VM from the page's form, edits
+it, starts it, reads the guest's boot output and types into its serial console, runs commands
+through the guest agent, pauses, resumes, snapshots, stops, restores (the guest remembers),
+kills and deletes it, and checks each step both in the page and on the bus. As a user without
+rights it checks that the page is read-only, and after the rule is taken away from a page that
+still shows its buttons, that polkit's refusal is shown and nothing changes. Screenshots go to
+$MVM_TEST_OUTPUT/cockpit/.
 """
 
 import json
@@ -350,6 +351,27 @@ def run_command(page, command, expected):
     return output
 
 
+def edit_vm(page, data_image):
+    """Edit fills the form with the VM's configuration and sends only what changed (UpdateVM)."""
+    page.click("vm-edit")
+    wait_until(lambda: page.text("create-title") == f"Edit VM {VM}", 10, "the edit form")
+    value = lambda element_id: page.by_id(element_id).get_attribute("value")
+    expect(value("field-VCPUs") == "2" and value("field-MemoryMiB") == "192"
+           and value("field-KernelCommandLine") == "microvm.shell=1", "the form shows the VM's configuration")
+    expect(value("field-Drives-0-Path") == data_image and page.by_id("field-Drives-0-ReadOnly").is_selected(),
+           "the form shows the VM's drive")
+    expect(not page.by_id("create-name").is_enabled(), "the name cannot be edited")
+    page.fill("field-MemoryMiB", "160")
+    page.click("create-submit")
+    page.wait_cell(VM, "MemoryMiB", "160 MiB", timeout=10)
+    wait_until(lambda: not page.by_id("create").is_displayed(), 10, "the form to close")
+    props = vm_properties(VM)
+    drives = props["Drives"]
+    expect(props["MemoryMiB"] == 160 and props["VCPUs"] == 2 and props["KernelCommandLine"] == "microvm.shell=1"
+           and len(drives) == 1 and drives[0]["ReadOnly"]["data"] is True,
+           f"only MemoryMiB changed on the bus: {props}")
+
+
 def run_vm(page):
     page.click("vm-start")
     page.wait_cell(VM, "State", "running", timeout=180)
@@ -472,6 +494,7 @@ def main():
             check_form(page)
             create_vm(page, data_image)
             live_updates(page)
+            edit_vm(page, data_image)
             run_vm(page)
             refused_start(page)
             restore_and_kill(page)

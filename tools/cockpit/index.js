@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The MicroVMs page: the table of VMs, the create form and the selected VM's details, all over
+// The MicroVMs page: the table of VMs, the configuration form and the selected VM's details, all over
 // microvmd's bus API with the logged-in user's rights.
 /* global cockpit */
 
 import { describeError } from "./bus.js";
-import { CreateForm } from "./create-form.js";
+import { ConfigForm } from "./config-form.js";
 import { describeDenied, loadPermissions } from "./permissions.js";
 import { loadSchema } from "./schema.js";
 import { VMDetails } from "./vm-details.js";
@@ -32,10 +32,11 @@ async function main() {
         onSelect: (name, proxy) => details.show(name, proxy),
         onChange: name => details.changed(name),
     });
-    details = new VMDetails(permissions, user.name, { stateOf: name => list.stateOf(name), showError, clearError });
-
     const { keys, nameRule } = await loadSchema();
-    const form = new CreateForm(keys, nameRule, { onCreated: name => list.select(name) });
+    const form = new ConfigForm(keys, nameRule, { onDone: name => list.select(name) });
+    details = new VMDetails(permissions, user.name, {
+        stateOf: name => list.stateOf(name), showError, clearError, edit: proxy => form.open(proxy),
+    });
     const createOpen = document.getElementById("create-open");
     createOpen.disabled = !permissions.manage;
     createOpen.title = permissions.manage ? "" : "polkit does not grant you org.microvm.manage";

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The configuration schema as the installed interface files describe it, so that the create form
-// has no list of keys of its own: org.microvm.VM.xml (the VM object's introspection data) gives
+// The configuration schema as the installed interface files describe it, so that the configuration
+// form has no list of keys of its own: org.microvm.VM.xml (the VM object's introspection data) gives
 // each key's D-Bus type and a line of documentation, and the key table at the head of
 // org.microvm.Manager.xml says which properties are configuration keys and what they default to.
 /* global cockpit */

@@ -23,16 +23,18 @@ const ALLOWED = {
     pause: ["running"],
     resume: ["paused"],
     delete: ["defined", "stopped", "crashed"],
+    // A running VM's changes apply at its next start (NeedsRestart).
+    edit: ["defined", "starting", "running", "paused", "stopping", "stopped", "crashed"],
     snapshot: ["running", "paused"],
     restore: ["defined", "stopped", "crashed"],
 };
 
 // The right each button needs (see permissions.js).
 const RIGHTS = { start: "lifecycle", stop: "lifecycle", kill: "lifecycle", pause: "lifecycle",
-                 resume: "lifecycle", delete: "manage", snapshot: "lifecycle", restore: "lifecycle" };
+                 resume: "lifecycle", delete: "manage", edit: "manage", snapshot: "lifecycle", restore: "lifecycle" };
 
 export class VMDetails {
-    constructor(permissions, user, { stateOf, showError, clearError }) {
+    constructor(permissions, user, { stateOf, showError, clearError, edit }) {
         this.permissions = permissions;
         // microvmd writes a snapshot only where it may (below its state directory, ProtectSystem=
         // strict) and, for anyone but root, only into a directory the caller owns: one such per
@@ -58,6 +60,7 @@ export class VMDetails {
         this.buttons.pause.addEventListener("click", () => this.run("PauseVM", [this.name]));
         this.buttons.resume.addEventListener("click", () => this.run("ResumeVM", [this.name]));
         this.buttons.delete.addEventListener("click", () => this.confirmDelete());
+        this.buttons.edit.addEventListener("click", () => edit(this.proxy));
         this.buttons.snapshot.addEventListener("click", () => this.snapshot("SnapshotVM"));
         this.buttons.restore.addEventListener("click", () => this.snapshot("RestoreVM"));
         this.result = document.getElementById("details-result");

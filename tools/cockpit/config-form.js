@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The create form: one field per configuration key of the schema (schema.js), each with the
-// key's documentation as its help. A field left as it was is not sent, so microvmd's default
-// applies; what microvmd refuses comes back as its own message.
+// The configuration form, for CreateVM and for UpdateVM of a VM: one field per configuration key
+// of the schema (schema.js), each with the key's documentation as its help. A field left as it
+// was is not sent: on create microvmd's default applies, on edit the key keeps its value (a list
+// of drives or NICs is sent whole when any of it changed). What microvmd refuses comes back as
+// its own message.
 /* global cockpit */
 
 import { callManager, describeError } from "./bus.js";
@@ -41,13 +43,27 @@ function basicInput(id, type, key) {
     return element("input", { id, type: "text", size: "60", placeholder: key?.default ?? "", "data-type": type });
 }
 
-// The input's value as a variant, or null where the input was left as it was.
-function valueOf(input) {
+// Puts a value into an input and remembers it as the one to compare with.
+function setValue(input, value) {
+    if (input.dataset.type === "b") {
+        input.checked = Boolean(value);
+        input.dataset.initial = String(input.checked);
+    } else {
+        input.value = value === undefined || value === null ? "" : String(value);
+        input.dataset.initial = input.value.trim();
+    }
+}
+
+// The input's value as a variant; unless absolute, null where the input was left as it was.
+function valueOf(input, absolute = false) {
     const type = input.dataset.type;
     if (type === "b")
-        return String(input.checked) === input.dataset.initial ? null : cockpit.variant("b", input.checked);
+        return !absolute && String(input.checked) === input.dataset.initial ? null : cockpit.variant("b", input.checked);
     const text = input.value.trim();
-    if (text === "")
+    if (!absolute && text === (input.dataset.initial ?? ""))
+        return null;
+    // A number cannot be emptied; a string can (Initrd "" for none).
+    if (text === "" && (absolute || type !== "s"))
         return null;
     if (type === "u" || type === "t") {
         const number = Number(text);
@@ -59,61 +75,82 @@ function valueOf(input) {
     return cockpit.variant("s", input.tagName === "TEXTAREA" ? input.value : text);
 }
 
-// A list of dictionaries (Drives, Networks): one row of member inputs per entry.
+// A list of dictionaries (Drives, Networks): one row of member inputs per entry, added by its
+// button or, on edit, for each entry the VM has.
 function listField(key) {
     const entries = element("div", { class: "entries", id: `field-${key.name}` });
     let next = 0;
-    const add = element("button", { type: "button", id: `field-${key.name}-add`, text: `Add ${key.name.replace(/s$/, "").toLowerCase()}` });
-    add.addEventListener("click", () => {
+    entries.addEntry = (values = {}) => {
         const index = next++;
         const row = element("fieldset", { "data-entry": String(index) });
         row.append(element("legend", { text: `${key.name}[${index}]` }));
         for (const member of key.members) {
             const id = `field-${key.name}-${index}-${member.name}`;
-            row.append(element("label", { for: id, text: ` ${member.name} ` }), basicInput(id, member.type, null));
+            const input = basicInput(id, member.type, null);
+            setValue(input, values[member.name]?.v);
+            row.append(element("label", { for: id, text: ` ${member.name} ` }), input);
         }
         const remove = element("button", { type: "button", text: "Remove" });
         remove.addEventListener("click", () => row.remove());
         row.append(" ", remove);
         entries.append(row);
-    });
+    };
+    entries.clearEntries = () => {
+        entries.replaceChildren();
+        delete entries.dataset.initial;
+        next = 0;
+    };
+    const add = element("button", { type: "button", id: `field-${key.name}-add`, text: `Add ${key.name.replace(/s$/, "").toLowerCase()}` });
+    add.addEventListener("click", () => entries.addEntry());
     return [entries, add];
 }
 
-function listValue(key, container) {
+// Every entry with the members it sets.
+function listEntries(container) {
     const list = [];
     for (const row of container.querySelectorAll("fieldset")) {
         const entry = {};
         for (const input of row.querySelectorAll("input")) {
-            const value = valueOf(input);
+            const value = valueOf(input, true);
             if (value !== null)
                 entry[input.id.replace(/^.*-/, "")] = value;
         }
         if (Object.keys(entry).length)
             list.push(entry);
     }
-    return list.length ? cockpit.variant("aa{sv}", list) : null;
+    return list;
 }
 
-export class CreateForm {
-    constructor(keys, nameRule, { onCreated }) {
+// The list as a variant, or null where it is as it was.
+function listValue(container) {
+    const list = listEntries(container);
+    const same = JSON.stringify(list) === (container.dataset.initial ?? "[]");
+    return same ? null : cockpit.variant("aa{sv}", list);
+}
+
+export class ConfigForm {
+    constructor(keys, nameRule, { onDone }) {
         this.keys = keys;
-        this.onCreated = onCreated;
+        this.onDone = onDone;
+        this.editing = null;            // the VM's name on edit
         this.section = document.getElementById("create");
         this.form = document.getElementById("create-form");
+        this.title = document.getElementById("create-title");
+        this.name = null;
         this.error = document.getElementById("create-error");
         this.submit = document.getElementById("create-submit");
         this.render(nameRule);
-        this.form.addEventListener("submit", event => { event.preventDefault(); this.create() });
+        this.form.addEventListener("submit", event => { event.preventDefault(); this.save() });
         document.getElementById("create-cancel").addEventListener("click", () => this.close());
     }
 
     render(nameRule) {
         const fields = document.getElementById("create-fields");
         fields.replaceChildren();
+        this.name = element("input", { id: "create-name", type: "text", size: "40", required: "" });
         fields.append(element("div", { class: "field" }, [
             element("label", { for: "create-name", text: "Name" }),
-            element("input", { id: "create-name", type: "text", size: "40", required: "" }),
+            this.name,
             element("span", { class: "help", text: nameRule }),
         ]));
         for (const key of this.keys) {
@@ -131,38 +168,72 @@ export class CreateForm {
         }
     }
 
-    open() {
+    // Empty for a new VM, or filled with the configuration of the VM the proxy is for.
+    open(proxy = null) {
+        this.clear();
+        this.editing = proxy ? proxy.data.Name : null;
+        this.title.textContent = proxy ? `Edit VM ${this.editing}` : "Create VM";
+        this.submit.textContent = proxy ? "Save" : "Create";
+        this.name.value = this.editing ?? "";
+        this.name.disabled = Boolean(proxy);
+        if (proxy) {
+            for (const key of this.keys) {
+                const node = document.getElementById(`field-${key.name}`);
+                if (key.type === "aa{sv}") {
+                    for (const entry of proxy.data[key.name] ?? [])
+                        node.addEntry(entry);
+                    node.dataset.initial = JSON.stringify(listEntries(node));
+                } else {
+                    setValue(node, proxy.data[key.name]);
+                }
+            }
+        }
         this.section.hidden = false;
         this.error.hidden = true;
-        document.getElementById("create-name").focus();
+        (proxy ? this.submit : this.name).focus();
+    }
+
+    clear() {
+        this.form.reset();
+        for (const list of this.form.querySelectorAll(".entries"))
+            list.clearEntries();
+        for (const input of this.form.querySelectorAll("[data-type]")) {
+            if (input.dataset.type === "b")
+                input.dataset.initial = String(input.checked);
+            else
+                delete input.dataset.initial;
+        }
     }
 
     close() {
         this.section.hidden = true;
-        this.form.reset();
-        for (const list of this.form.querySelectorAll(".entries"))
-            list.replaceChildren();
+        this.clear();
+        this.editing = null;
     }
 
     config() {
         const config = {};
         for (const key of this.keys) {
             const node = document.getElementById(`field-${key.name}`);
-            const value = key.type === "aa{sv}" ? listValue(key, node) : valueOf(node);
+            const value = key.type === "aa{sv}" ? listValue(node) : valueOf(node);
             if (value !== null)
                 config[key.name] = value;
         }
         return config;
     }
 
-    async create() {
-        const name = document.getElementById("create-name").value.trim();
+    async save() {
+        const editing = this.editing;
+        const name = editing ?? this.name.value.trim();
         this.error.hidden = true;
         this.submit.disabled = true;
         try {
-            await callManager("CreateVM", [name, this.config()]);
+            if (editing)
+                await callManager("UpdateVM", [name, this.config()]);
+            else
+                await callManager("CreateVM", [name, this.config()]);
             this.close();
-            this.onCreated(name);
+            this.onDone(name);
         } catch (error) {
             this.error.textContent = describeError(error);
             this.error.hidden = false;
