@@ -20,15 +20,16 @@ export class ConsolePane {
     }
 
     // The VM the pane is for, and whether its console can be opened now.
-    show(name, available, allowed) {
+    // title: why the user may not open it, or "" (permissions.js).
+    show(name, available, title) {
         if (name !== this.name) {
             this.disconnect();
             this.terminal.clear();
             this.status.textContent = "";
             this.name = name;
         }
-        this.connectButton.disabled = !available || !allowed;
-        this.connectButton.title = allowed ? "" : "polkit does not grant you org.microvm.console";
+        this.connectButton.disabled = !available || Boolean(title);
+        this.connectButton.title = title;
         if (!available && !this.channel && !this.status.textContent)
             this.status.textContent = "The console can be opened while the VM runs.";
     }

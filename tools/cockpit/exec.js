@@ -28,17 +28,18 @@ export class ExecBox {
         });
     }
 
-    // Shown while the VM's guest agent is connected.
-    show(path, agentConnected, allowed) {
+    // Shown while the VM's guest agent is connected; title: why the user may not run commands, or
+    // "" (permissions.js).
+    show(path, agentConnected, title) {
         if (path !== this.path) {
             this.output.textContent = "";
             this.input.value = "";
             this.path = path;
         }
         this.section.hidden = !agentConnected;
-        this.run.disabled = !allowed;
-        this.input.disabled = !allowed;
-        this.run.title = allowed ? "" : "polkit does not grant you org.microvm.exec";
+        this.run.disabled = Boolean(title);
+        this.input.disabled = Boolean(title);
+        this.run.title = title;
     }
 
     async execute() {

@@ -5,7 +5,7 @@
 
 import { describeError } from "./bus.js";
 import { ConfigForm } from "./config-form.js";
-import { describeDenied, loadPermissions } from "./permissions.js";
+import { deniedTitle, describeDenied, loadPermissions } from "./permissions.js";
 import { loadSchema } from "./schema.js";
 import { VMDetails } from "./vm-details.js";
 import { VMList } from "./vm-list.js";
@@ -38,8 +38,8 @@ async function main() {
         stateOf: name => list.stateOf(name), showError, clearError, edit: proxy => form.open(proxy),
     });
     const createOpen = document.getElementById("create-open");
-    createOpen.disabled = !permissions.manage;
-    createOpen.title = permissions.manage ? "" : "polkit does not grant you org.microvm.manage";
+    createOpen.title = deniedTitle(permissions, "manage");
+    createOpen.disabled = Boolean(createOpen.title);
     createOpen.addEventListener("click", () => form.open());
 
     await list.start();

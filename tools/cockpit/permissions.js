@@ -31,6 +31,11 @@ export async function loadPermissions() {
     return Object.fromEntries(names.map((name, i) => [name, results[i]]));
 }
 
+// What a control the right is missing for says about it: "" where the user has it.
+export function deniedTitle(permissions, right) {
+    return permissions[right] ? "" : `polkit does not grant you ${ACTIONS[right]}`;
+}
+
 export function describeDenied(permissions) {
     const denied = Object.keys(ACTIONS).filter(name => !permissions[name]).map(name => ACTIONS[name]);
     if (!denied.length)

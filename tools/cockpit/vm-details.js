@@ -8,6 +8,7 @@ import { BootLog } from "./boot-log.js";
 import { ConsolePane } from "./console.js";
 import { ExecBox } from "./exec.js";
 import { STATE_DIR } from "./paths.js";
+import { deniedTitle } from "./permissions.js";
 
 const FACTS = [
     ["Unit", "Unit"], ["Hypervisor", "Hypervisor"], ["Accelerator", "Accelerator"], ["Kernel", "Kernel"],
@@ -77,7 +78,7 @@ export class VMDetails {
         this.proxy = proxy;
         this.section.hidden = !name;
         if (!name) {
-            this.console.show(null, false, false);
+            this.console.show(null, false, "");
             this.bootLog.show(null);
             return;
         }
@@ -107,13 +108,13 @@ export class VMDetails {
             facts.append(dt, dd);
         }
         for (const [verb, button] of Object.entries(this.buttons)) {
-            const allowed = this.permissions[RIGHTS[verb]];
-            button.disabled = this.busy || !allowed || !ALLOWED[verb].includes(state);
-            button.title = allowed ? "" : `polkit does not grant you org.microvm.${RIGHTS[verb]}`;
+            const title = deniedTitle(this.permissions, RIGHTS[verb]);
+            button.disabled = this.busy || Boolean(title) || !ALLOWED[verb].includes(state);
+            button.title = title;
         }
         const running = state === "running" || state === "paused";
-        this.console.show(this.name, running, this.permissions.console);
-        this.exec.show(this.proxy.path, running && data.AgentConnected, this.permissions.exec);
+        this.console.show(this.name, running, deniedTitle(this.permissions, "console"));
+        this.exec.show(this.proxy.path, running && data.AgentConnected, deniedTitle(this.permissions, "exec"));
     }
 
     // Calls method; what it answered, or null after showing why it failed.

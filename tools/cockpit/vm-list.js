@@ -56,8 +56,7 @@ export class VMList {
         }
         row.addEventListener("click", () => this.select(name));
         // In order of name, as ListVMs gives them.
-        const after = [...this.rows.keys()].filter(other => other > name).sort()[0];
-        this.body.insertBefore(row, after ? this.rows.get(after) : null);
+        this.body.insertBefore(row, [...this.body.rows].find(other => other.dataset.name > name) ?? null);
         this.rows.set(name, row);
         return row;
     }
